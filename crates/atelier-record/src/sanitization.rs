@@ -1,0 +1,305 @@
+//! The `sanitization[]` section: what was done to each device, how it was verified, and the
+//! outcome. Field names follow NIST SP 800-88 (Rev. 2) Appendix G where it names one.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::ToolInfo;
+
+/// The sanitization of one device: one entry per device per wipe job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SanitizationEntry {
+    /// Unique identifier of this entry (UUIDv7).
+    pub id: Uuid,
+    /// The device as identified right before the first write.
+    pub device: DeviceIdentity,
+    /// NIST SP 800-88 sanitization category reached.
+    pub category: NistCategory,
+    /// What was done.
+    pub method: SanitizationMethod,
+    /// How the result was checked.
+    pub verification: Verification,
+    /// When the first write started.
+    pub started_at: DateTime<Utc>,
+    /// When the job ended (passed, failed or interrupted); absent while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Time spent writing and verifying, in seconds, summed over resumed sessions.
+    #[serde(default)]
+    pub duration_seconds: f64,
+    /// Bytes written over all passes (and all sessions when resumed).
+    pub bytes_written: u64,
+    /// Mean write throughput over the write passes, bytes per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_throughput_bytes_per_second: Option<f64>,
+    /// Mean read throughput of the verification, bytes per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_throughput_bytes_per_second: Option<f64>,
+    /// Every range that could not be written, synced or read back.
+    #[serde(default)]
+    pub errors: Vec<IoErrorRange>,
+    /// The program that performed the sanitization.
+    pub tool: ToolInfo,
+    /// Final verdict. `PASSED` only when every byte was written and verified.
+    pub outcome: Outcome,
+    /// Why the outcome is not `PASSED`, in plain English (the CLI translates the outcome itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome_detail: Option<String>,
+    /// The last durable progress point (data synced to the device before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Checkpoint>,
+    /// Interruptions this job went through before it finished (`--resume`).
+    #[serde(default)]
+    pub interruptions: Vec<Interruption>,
+    /// Conditions that limit the result (e.g. a hidden area that remained); empty when none.
+    #[serde(default)]
+    pub exceptions: Vec<String>,
+}
+
+/// Identity of a block device, as read from the kernel right before a destructive step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceIdentity {
+    /// Kernel name, e.g. `sda`, `nvme0n1`, `loop3`.
+    pub name: String,
+    /// Device node, e.g. `/dev/sda`.
+    pub path: String,
+    /// Model string reported by the device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Vendor string reported by the device (SCSI / USB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// Serial number reported by the device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    /// World Wide Name / EUI / NGUID, when the device has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wwn: Option<String>,
+    /// Firmware revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<String>,
+    /// How the device is attached.
+    pub transport: Transport,
+    /// What kind of storage medium it is (NIST "media type").
+    pub media: MediaKind,
+    /// Capacity the host can address, in bytes.
+    pub size_bytes: u64,
+    /// Logical sector size (the LBA unit), in bytes.
+    pub logical_sector_size: u32,
+    /// Physical sector size, in bytes.
+    pub physical_sector_size: u32,
+    /// The kernel's rotational flag (unreliable behind USB bridges).
+    pub rotational: bool,
+    /// The kernel's removable flag.
+    pub removable: bool,
+    /// For loop devices: the file behind the device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_backing_file: Option<String>,
+}
+
+/// How a device is attached to the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// NVM Express.
+    Nvme,
+    /// SATA / PATA through libata.
+    Sata,
+    /// SCSI / SAS.
+    Scsi,
+    /// USB mass storage (sticks, card readers, external disks).
+    Usb,
+    /// MMC / SD / eMMC.
+    Mmc,
+    /// virtio-blk (virtual machines).
+    Virtio,
+    /// Linux loop device (a file seen as a disk).
+    Loop,
+    /// Anything else the kernel offers (zram, ram disks, unknown buses).
+    Other,
+}
+
+/// The storage medium, as far as the host can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaKind {
+    /// Spinning magnetic disk.
+    Magnetic,
+    /// Flash memory (SSD, NVMe, eMMC, SD card, USB stick).
+    Flash,
+    /// A virtual device (loop, virtio, RAM); the real medium is elsewhere.
+    Virtual,
+    /// The host cannot tell (e.g. behind a USB bridge).
+    Unknown,
+}
+
+/// NIST SP 800-88 sanitization categories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NistCategory {
+    /// Logical techniques on user-addressable locations (e.g. a host overwrite).
+    Clear,
+    /// Techniques that make recovery infeasible even in a laboratory (firmware erase).
+    Purge,
+    /// Physical destruction.
+    Destroy,
+}
+
+/// The method applied to a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SanitizationMethod {
+    /// Stable method name, e.g. `overwrite-random`, `overwrite-zero`, `legacy-3pass`.
+    pub name: String,
+    /// The technique.
+    pub technique: Technique,
+    /// The pattern of each pass, in order.
+    pub passes: Vec<PassPattern>,
+    /// Generator of the random passes (`aes-128-ctr`, `chacha20`), when there are any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random_generator: Option<String>,
+    /// Size of each write request in bytes.
+    pub request_size_bytes: u32,
+}
+
+/// Sanitization techniques (NIST SP 800-88 / IEEE 2883 vocabulary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Technique {
+    /// The host writes every user-addressable sector.
+    Overwrite,
+}
+
+/// What one overwrite pass writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PassPattern {
+    /// AES-128-CTR keystream from a key drawn from the OS for this pass.
+    Random,
+    /// All bytes 0x00.
+    Zero,
+    /// All bytes 0xFF.
+    One,
+}
+
+/// Verification of a wipe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Verification {
+    /// How much was read back.
+    pub mode: VerificationMode,
+    /// Verdict of the read-back.
+    pub result: VerificationResult,
+    /// Bytes read back and compared.
+    pub bytes_checked: u64,
+    /// Share of the device read back, in percent.
+    pub coverage_percent: f64,
+    /// Logical sectors whose content differed from the pattern written.
+    pub mismatched_sectors: u64,
+    /// The first logical sector (LBA) that differed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_mismatch_lba: Option<u64>,
+    /// Logical sectors that could not be read back.
+    pub unreadable_sectors: u64,
+}
+
+impl Verification {
+    /// A verification that has not run (yet).
+    pub fn not_run(mode: VerificationMode) -> Self {
+        Self {
+            mode,
+            result: VerificationResult::NotRun,
+            bytes_checked: 0,
+            coverage_percent: 0.0,
+            mismatched_sectors: 0,
+            first_mismatch_lba: None,
+            unreadable_sectors: 0,
+        }
+    }
+}
+
+/// How much of a device is read back after a wipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationMode {
+    /// Every sector.
+    Full,
+    /// NIST sampling: ≥ 1000 equal subsections, ≥ 2 pseudo-random samples in each, the first
+    /// and last sectors, ≥ 10 % coverage.
+    Sampled,
+}
+
+/// Verdict of a verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationResult {
+    /// Everything read back matched.
+    Passed,
+    /// Something differed or could not be read.
+    Failed,
+    /// The verification did not run (interrupted or write failure).
+    NotRun,
+}
+
+/// Final verdict of a sanitization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outcome {
+    /// Every byte was written and the verification found nothing left.
+    Passed,
+    /// A write, sync or read failed, or the verification found a difference.
+    Failed,
+    /// The job stopped before it finished (or is still running); see `checkpoint`.
+    Interrupted,
+}
+
+/// A durable progress point of a wipe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Checkpoint {
+    /// Index of the pass in progress (0-based).
+    pub pass_index: u32,
+    /// Bytes of that pass written and synced to the device.
+    pub bytes_done: u64,
+    /// When the checkpoint was taken.
+    pub at: DateTime<Utc>,
+}
+
+/// One interruption of a wipe that was later resumed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Interruption {
+    /// When the resume started.
+    pub resumed_at: DateTime<Utc>,
+    /// The checkpoint the job resumed from.
+    pub from: Checkpoint,
+}
+
+/// A range of sectors that failed an I/O operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct IoErrorRange {
+    /// The operation that failed.
+    pub operation: IoOperation,
+    /// Pass index for writes (0-based); absent for reads and syncs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass_index: Option<u32>,
+    /// First logical sector of the range.
+    pub first_lba: u64,
+    /// Number of logical sectors in the range.
+    pub sector_count: u64,
+    /// The OS error number, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errno: Option<i32>,
+    /// The OS error message.
+    pub message: String,
+}
+
+/// An I/O operation on a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IoOperation {
+    /// Writing a pass.
+    Write,
+    /// Flushing written data to the medium.
+    Sync,
+    /// Reading back for verification.
+    Read,
+}

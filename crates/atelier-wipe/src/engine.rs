@@ -1,0 +1,553 @@
+//! The overwrite and read-back pipelines.
+//!
+//! Writing: a generator thread fills aligned buffers with the pass content for their offsets
+//! while the writer thread writes the previous ones with `O_DIRECT` — several buffers are in
+//! flight, so generation overlaps the device's work instead of alternating with it.
+//! Reading back: a reader thread fills buffers from the device while the checker compares
+//! the previous ones with the regenerated content.
+//!
+//! Errors are retried a bounded number of times, then narrowed down to the failing sectors,
+//! which are recorded in an error map; the pass goes on. A device that disappears stops the
+//! job at once.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use atelier_device::{AlignedBuffer, DirectDevice};
+use atelier_record::{IoErrorRange, IoOperation};
+use crossbeam_channel::bounded;
+
+use crate::pattern::PassContent;
+use crate::sampling::SectorRange;
+
+/// Tunables of the pipelines.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Bytes per write / read request (a multiple of 4096; at least 1 MiB is advised).
+    pub request_size: usize,
+    /// Buffers in flight between the generator (or reader) and the writer (or checker).
+    pub buffers: usize,
+    /// How often the written data is synced and a checkpoint recorded.
+    pub checkpoint_interval: Duration,
+    /// Attempts per request after the first failure, before narrowing down to sectors.
+    pub retries: u32,
+    /// The job stops as failed after this many sectors could not be written or read.
+    pub max_error_sectors: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            request_size: 4 << 20,
+            buffers: 4,
+            checkpoint_interval: Duration::from_secs(2),
+            retries: 2,
+            max_error_sectors: 65_536,
+        }
+    }
+}
+
+/// Why a pass stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// The operator (or a signal) asked to stop; the job can be resumed.
+    Cancelled,
+    /// The job cannot go on: the device disappeared, too many errors, the journal failed.
+    Aborted(String),
+}
+
+/// Errors of one job, merged into ranges.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorMap {
+    ranges: Vec<IoErrorRange>,
+    sectors: u64,
+}
+
+impl ErrorMap {
+    /// Starts from errors already recorded (a resumed job).
+    pub fn from_ranges(ranges: Vec<IoErrorRange>) -> Self {
+        let sectors = ranges.iter().map(|r| r.sector_count).sum();
+        Self { ranges, sectors }
+    }
+
+    /// Adds `count` sectors from `lba` that failed `operation` with `error`.
+    pub fn add(
+        &mut self,
+        operation: IoOperation,
+        pass_index: Option<u32>,
+        lba: u64,
+        count: u64,
+        error: &io::Error,
+    ) {
+        self.sectors += count;
+        let errno = error.raw_os_error();
+        if let Some(last) = self.ranges.last_mut()
+            && last.operation == operation
+            && last.pass_index == pass_index
+            && last.errno == errno
+            && last.first_lba + last.sector_count == lba
+        {
+            last.sector_count += count;
+            return;
+        }
+        self.ranges.push(IoErrorRange {
+            operation,
+            pass_index,
+            first_lba: lba,
+            sector_count: count,
+            errno,
+            message: error.to_string(),
+        });
+    }
+
+    /// Sectors in the map.
+    pub fn sectors(&self) -> u64 {
+        self.sectors
+    }
+
+    /// Sectors that failed `operation`.
+    pub fn sectors_of(&self, operation: IoOperation) -> u64 {
+        self.ranges
+            .iter()
+            .filter(|r| r.operation == operation)
+            .map(|r| r.sector_count)
+            .sum()
+    }
+
+    /// The ranges, in the order they were found.
+    pub fn ranges(&self) -> &[IoErrorRange] {
+        &self.ranges
+    }
+}
+
+/// An error that ends the job: the device is gone or the request itself is invalid.
+fn is_fatal(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(
+            libc_errno::ENODEV
+                | libc_errno::ENXIO
+                | libc_errno::ENOMEDIUM
+                | libc_errno::EBADF
+                | libc_errno::EINVAL
+        )
+    )
+}
+
+/// Errno values used here (Linux, all architectures Atelier runs on).
+mod libc_errno {
+    pub const EBADF: i32 = 9;
+    pub const ENXIO: i32 = 6;
+    pub const ENODEV: i32 = 19;
+    pub const EINVAL: i32 = 22;
+    pub const ENOMEDIUM: i32 = 123;
+}
+
+fn fatal_message(op: &str, offset: u64, error: &io::Error) -> String {
+    format!("{op} at byte {offset} failed and the device cannot continue: {error}")
+}
+
+/// Callbacks from a running pass.
+pub trait PassObserver {
+    /// `bytes_done` of `bytes_total` are complete in the current phase.
+    fn progress(&self, bytes_done: u64, bytes_total: u64);
+    /// Everything before `bytes_done` of the current write pass is synced to the medium; the
+    /// observer records it durably. An error stops the job.
+    fn checkpoint(&self, bytes_done: u64, errors: &ErrorMap) -> Result<(), String>;
+}
+
+/// A device with what its passes need: tunables, an observer and the cancel flag.
+pub struct Pipeline<'a> {
+    /// The device, open for direct I/O.
+    pub dev: &'a DirectDevice,
+    /// Tunables.
+    pub cfg: &'a EngineConfig,
+    /// Progress and checkpoints.
+    pub observer: &'a dyn PassObserver,
+    /// Set to stop at the next request (Ctrl-C).
+    pub cancel: &'a AtomicBool,
+}
+
+/// Writes `content` over the device from `start` to the end. Returns the bytes written now,
+/// or why it stopped together with the offset up to which the pass is synced.
+pub fn write_pass(
+    pipe: &Pipeline<'_>,
+    content: &PassContent,
+    pass_index: u32,
+    start: u64,
+    errors: &mut ErrorMap,
+) -> Result<u64, (Stop, u64)> {
+    let Pipeline {
+        dev,
+        cfg,
+        observer,
+        cancel,
+    } = *pipe;
+    let size = dev.size_bytes();
+    let sector = dev.logical_sector_size() as usize;
+    let req = cfg.request_size as u64;
+    let (free_tx, free_rx) = bounded::<AlignedBuffer>(cfg.buffers);
+    let (full_tx, full_rx) = bounded::<(u64, usize, AlignedBuffer)>(cfg.buffers);
+    for _ in 0..cfg.buffers {
+        let mut buf = AlignedBuffer::zeroed(cfg.request_size);
+        if content.is_constant() {
+            content.fill(buf.as_mut_slice(), 0);
+        }
+        // The channel has room for every buffer.
+        let _ = free_tx.send(buf);
+    }
+
+    let mut synced = start;
+    let mut done = start;
+    let mut stop: Option<Stop> = None;
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut offset = start;
+            while offset < size && !cancel.load(Ordering::Relaxed) {
+                let Ok(mut buf) = free_rx.recv() else { break };
+                let len = (size - offset).min(req) as usize;
+                if !content.is_constant() {
+                    content.fill(&mut buf.as_mut_slice()[..len], offset);
+                }
+                if full_tx.send((offset, len, buf)).is_err() {
+                    break;
+                }
+                offset += len as u64;
+            }
+        });
+
+        let mut last_checkpoint = Instant::now();
+        for (offset, len, buf) in full_rx.iter() {
+            if cancel.load(Ordering::Relaxed) {
+                stop = Some(Stop::Cancelled);
+                break;
+            }
+            if let Err(reason) = write_request(
+                dev,
+                &buf.as_slice()[..len],
+                offset,
+                sector,
+                pass_index,
+                cfg,
+                errors,
+            ) {
+                stop = Some(Stop::Aborted(reason));
+                break;
+            }
+            done = offset + len as u64;
+            let _ = free_tx.send(buf);
+            observer.progress(done, size);
+            if last_checkpoint.elapsed() >= cfg.checkpoint_interval {
+                match sync_and_checkpoint(
+                    dev,
+                    synced,
+                    done,
+                    sector,
+                    Some(pass_index),
+                    errors,
+                    observer,
+                ) {
+                    Ok(()) => synced = done,
+                    Err(reason) => {
+                        stop = Some(Stop::Aborted(reason));
+                        break;
+                    }
+                }
+                last_checkpoint = Instant::now();
+            }
+        }
+        // Unblocks the generator if it waits for a free buffer.
+        drop(free_tx);
+        drop(full_rx);
+    });
+
+    // Whatever happened, make what was written durable and say how far it got.
+    match sync_and_checkpoint(
+        dev,
+        synced,
+        done,
+        sector,
+        Some(pass_index),
+        errors,
+        observer,
+    ) {
+        Ok(()) => synced = done,
+        Err(reason) if stop.is_none() => stop = Some(Stop::Aborted(reason)),
+        Err(_) => {}
+    }
+    match stop {
+        None if done == size => Ok(done - start),
+        None => Err((Stop::Cancelled, synced)),
+        Some(s) => Err((s, synced)),
+    }
+}
+
+fn sync_and_checkpoint(
+    dev: &DirectDevice,
+    synced: u64,
+    done: u64,
+    sector: usize,
+    pass_index: Option<u32>,
+    errors: &mut ErrorMap,
+    observer: &dyn PassObserver,
+) -> Result<(), String> {
+    if let Err(e) = dev.sync_data() {
+        if is_fatal(&e) {
+            return Err(fatal_message("sync", done, &e));
+        }
+        // The drive could not confirm the data since the last sync reached the medium.
+        let sector = sector as u64;
+        errors.add(
+            IoOperation::Sync,
+            pass_index,
+            synced / sector,
+            (done - synced).div_ceil(sector).max(1),
+            &e,
+        );
+    }
+    observer.checkpoint(done, errors)
+}
+
+/// Writes one request, retrying, then narrowing a persistent failure down to sectors.
+fn write_request(
+    dev: &DirectDevice,
+    data: &[u8],
+    offset: u64,
+    sector: usize,
+    pass_index: u32,
+    cfg: &EngineConfig,
+    errors: &mut ErrorMap,
+) -> Result<(), String> {
+    let mut attempt = 0;
+    loop {
+        match dev.write_all_at(data, offset) {
+            Ok(()) => return Ok(()),
+            Err(e) if is_fatal(&e) => return Err(fatal_message("write", offset, &e)),
+            Err(_) if attempt < cfg.retries => attempt += 1,
+            Err(_) => break,
+        }
+    }
+    let failed = narrow_down(data.len(), offset, sector, |range, at| {
+        dev.write_all_at(&data[range], at)
+    })
+    .map_err(|e| fatal_message("write", offset, &e))?;
+    let first_lba = offset / sector as u64;
+    for (index, error) in &failed {
+        errors.add(
+            IoOperation::Write,
+            Some(pass_index),
+            first_lba + *index as u64,
+            1,
+            error,
+        );
+    }
+    check_error_budget(errors, cfg)
+}
+
+/// After a request failed for good: tries each sector once and returns those that fail, with
+/// their error. After 64 failed sectors in a row the rest of the request is counted as failed
+/// without trying, so a dead area does not take hours. `Err` means the device is gone.
+fn narrow_down(
+    len: usize,
+    offset: u64,
+    sector: usize,
+    mut op: impl FnMut(std::ops::Range<usize>, u64) -> io::Result<()>,
+) -> io::Result<Vec<(usize, io::Error)>> {
+    const GIVE_UP_AFTER: usize = 64;
+    let mut failed: Vec<(usize, io::Error)> = Vec::new();
+    let mut in_a_row = 0;
+    for i in 0..len / sector {
+        if in_a_row >= GIVE_UP_AFTER {
+            let error = io::Error::other("not tried: the sectors before it all failed");
+            failed.push((i, error));
+            continue;
+        }
+        match op(i * sector..(i + 1) * sector, offset + (i * sector) as u64) {
+            Ok(()) => in_a_row = 0,
+            Err(e) if is_fatal(&e) => return Err(e),
+            Err(e) => {
+                in_a_row += 1;
+                failed.push((i, e));
+            }
+        }
+    }
+    Ok(failed)
+}
+
+fn check_error_budget(errors: &ErrorMap, cfg: &EngineConfig) -> Result<(), String> {
+    if errors.sectors() > cfg.max_error_sectors {
+        return Err(format!(
+            "{} sectors failed (limit {}): the device is failing",
+            errors.sectors(),
+            cfg.max_error_sectors
+        ));
+    }
+    Ok(())
+}
+
+/// Result of a read-back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadBack {
+    /// Bytes read and compared.
+    pub bytes_checked: u64,
+    /// Sectors that differed from the pattern.
+    pub mismatched_sectors: u64,
+    /// The first sector that differed.
+    pub first_mismatch_lba: Option<u64>,
+    /// Sectors that could not be read.
+    pub unreadable_sectors: u64,
+}
+
+/// Reads `ranges` (in logical sectors, sorted) back and compares them with `content`.
+pub fn read_back(
+    pipe: &Pipeline<'_>,
+    content: &PassContent,
+    ranges: &[SectorRange],
+    errors: &mut ErrorMap,
+) -> Result<ReadBack, Stop> {
+    let Pipeline {
+        dev,
+        cfg,
+        observer,
+        cancel,
+    } = *pipe;
+    let sector = dev.logical_sector_size() as u64;
+    let req = cfg.request_size as u64;
+    let requests: Vec<(u64, usize)> = ranges
+        .iter()
+        .flat_map(|r| {
+            let (start, end) = (r.first * sector, r.end() * sector);
+            (start..end)
+                .step_by(req as usize)
+                .map(move |o| (o, (end - o).min(req) as usize))
+        })
+        .collect();
+    let total: u64 = requests.iter().map(|(_, len)| *len as u64).sum();
+
+    let (free_tx, free_rx) = bounded::<AlignedBuffer>(cfg.buffers);
+    let (full_tx, full_rx) =
+        bounded::<(u64, usize, AlignedBuffer, Result<Vec<usize>, String>)>(cfg.buffers);
+    for _ in 0..cfg.buffers {
+        let _ = free_tx.send(AlignedBuffer::zeroed(cfg.request_size));
+    }
+    let mut result = ReadBack::default();
+    let mut stop = None;
+    let read_errors = std::sync::Mutex::new(ErrorMap::default());
+    std::thread::scope(|scope| {
+        let read_errors = &read_errors;
+        let requests = &requests;
+        scope.spawn(move || {
+            for &(offset, len) in requests {
+                if cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(mut buf) = free_rx.recv() else { break };
+                let outcome = read_request(
+                    dev,
+                    &mut buf.as_mut_slice()[..len],
+                    offset,
+                    sector,
+                    cfg,
+                    read_errors,
+                );
+                let fatal = outcome.is_err();
+                if full_tx.send((offset, len, buf, outcome)).is_err() || fatal {
+                    break;
+                }
+            }
+        });
+        let mut done = 0u64;
+        for (offset, len, mut buf, outcome) in full_rx.iter() {
+            if cancel.load(Ordering::Relaxed) {
+                stop = Some(Stop::Cancelled);
+                break;
+            }
+            let unreadable = match outcome {
+                Ok(unreadable) => unreadable,
+                Err(reason) => {
+                    stop = Some(Stop::Aborted(reason));
+                    break;
+                }
+            };
+            let mismatched =
+                content.mismatched_sectors(&mut buf.as_mut_slice()[..len], offset, sector as usize);
+            for index in mismatched.into_iter().filter(|i| !unreadable.contains(i)) {
+                let lba = offset / sector + index as u64;
+                result.mismatched_sectors += 1;
+                result.first_mismatch_lba =
+                    Some(result.first_mismatch_lba.map_or(lba, |f| f.min(lba)));
+            }
+            result.unreadable_sectors += unreadable.len() as u64;
+            result.bytes_checked += len as u64;
+            done += len as u64;
+            let _ = free_tx.send(buf);
+            observer.progress(done, total);
+            let bad =
+                read_errors.lock().map(|m| m.sectors()).unwrap_or(0) + result.mismatched_sectors;
+            if bad > cfg.max_error_sectors {
+                stop = Some(Stop::Aborted(format!(
+                    "{bad} sectors failed verification (limit {}): stopping",
+                    cfg.max_error_sectors
+                )));
+                break;
+            }
+        }
+        drop(free_tx);
+        drop(full_rx);
+    });
+    let read_errors = read_errors.into_inner().unwrap_or_default();
+    for r in read_errors.ranges() {
+        errors.add(
+            r.operation,
+            r.pass_index,
+            r.first_lba,
+            r.sector_count,
+            &r.errno
+                .map(io::Error::from_raw_os_error)
+                .unwrap_or_else(|| io::Error::other(r.message.clone())),
+        );
+    }
+    if let Some(s) = stop {
+        return Err(s);
+    }
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Stop::Cancelled);
+    }
+    Ok(result)
+}
+
+/// Reads one request with retries; a persistent failure is narrowed down to sectors, which
+/// are recorded in `errors` and returned (their content is not compared). `Err` means the
+/// device cannot go on.
+fn read_request(
+    dev: &DirectDevice,
+    buf: &mut [u8],
+    offset: u64,
+    sector: u64,
+    cfg: &EngineConfig,
+    errors: &std::sync::Mutex<ErrorMap>,
+) -> Result<Vec<usize>, String> {
+    let mut attempt = 0;
+    loop {
+        match dev.read_exact_at(buf, offset) {
+            Ok(()) => return Ok(Vec::new()),
+            Err(e) if is_fatal(&e) => return Err(fatal_message("read", offset, &e)),
+            Err(_) if attempt < cfg.retries => attempt += 1,
+            Err(_) => break,
+        }
+    }
+    let sector = sector as usize;
+    let len = buf.len();
+    let failed = narrow_down(len, offset, sector, |range, at| {
+        dev.read_exact_at(&mut buf[range], at)
+    })
+    .map_err(|e| fatal_message("read", offset, &e))?;
+    let first_lba = offset / sector as u64;
+    if let Ok(mut map) = errors.lock() {
+        for (index, error) in &failed {
+            map.add(IoOperation::Read, None, first_lba + *index as u64, 1, error);
+        }
+    }
+    Ok(failed.into_iter().map(|(index, _)| index).collect())
+}

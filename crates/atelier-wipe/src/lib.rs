@@ -1,0 +1,31 @@
+//! Sanitization for the Atelier bench.
+//!
+//! This crate overwrites block devices following NIST SP 800-88 Rev. 2 (category *Clear*)
+//! and verifies the result:
+//!
+//! - [`Method`]: one random pass (default), one zero pass, or a named legacy three-pass
+//!   method for organisations whose rules still ask for one (NIST does not).
+//! - [`pattern`]: random data from AES-128-CTR (ChaCha20 on CPUs without AES instructions),
+//!   keyed from the OS for each pass and positioned by byte offset, so any block can be
+//!   regenerated for verification and generation runs beside the writes.
+//! - [`engine`]: the `O_DIRECT` pipelines — several aligned buffers in flight, retries, an
+//!   error map, checkpoints synced to the medium.
+//! - [`job`]: the parameters journaled before the first write, a session that runs (or
+//!   resumes) a job, and the record entry it produces. `PASSED` is written only when every
+//!   pass completed without error and the read-back found nothing amiss.
+//!
+//! Firmware sanitization (Purge) is not part of this crate yet.
+
+pub mod engine;
+pub mod job;
+pub mod method;
+pub mod pattern;
+pub mod sampling;
+
+pub use engine::EngineConfig;
+pub use job::{
+    JobProgress, Phase, PrepareError, SessionEnd, WipeObserver, WipeParams, apply_checkpoint,
+    apply_session_end, find_planned, identity_difference, open_planned, run_session,
+};
+pub use method::Method;
+pub use pattern::{PassContent, StreamCipherKind, StreamKey};

@@ -1,0 +1,139 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Atelier: the refurbishment bench — inventory, wipe, deploy, certify.
+#[derive(Debug, Parser)]
+#[command(name = "atelier", version, about, long_about = None)]
+pub struct Cli {
+    /// Language of messages: fr or en (default: from LANG).
+    #[arg(long, global = true, value_name = "LANG")]
+    pub lang: Option<String>,
+
+    /// Folder of the local store (default: the stick's data partition, else /var/lib/atelier).
+    #[arg(long, global = true, env = "ATELIER_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Read /sys, /proc and /dev under DIR instead of / (a captured machine; planning only).
+    #[arg(
+        long,
+        global = true,
+        env = "ATELIER_SYSTEM_ROOT",
+        value_name = "DIR",
+        hide = true
+    )]
+    pub root: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every block device with its identity and whether it may be wiped (and why not).
+    Devices(DevicesArgs),
+    /// Wipe disks (NIST SP 800-88 Clear: overwrite), verify, and record the result.
+    Wipe(WipeArgs),
+    /// Records in the local store.
+    #[command(subcommand)]
+    Records(RecordsCommand),
+}
+
+/// `atelier devices`.
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Verification modes on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyArg {
+    /// Read back every sector (default).
+    Full,
+    /// NIST sampling: 1000 subsections, 2 random samples each, first and last sector, ≥ 10 %.
+    Sampled,
+}
+
+/// `atelier wipe`.
+#[derive(Debug, Args)]
+pub struct WipeArgs {
+    /// Disks to wipe (/dev/sdb, /dev/nvme0n1, /dev/loop3…).
+    #[arg(value_name = "DEVICE")]
+    pub devices: Vec<PathBuf>,
+
+    /// Wipe every internal disk that may be wiped (not the boot stick, nothing mounted).
+    #[arg(long, conflicts_with = "devices")]
+    pub all_eligible: bool,
+
+    /// With --all-eligible, also take USB and removable disks.
+    #[arg(long, requires = "all_eligible")]
+    pub include_removable: bool,
+
+    /// Pattern of a one-pass overwrite: random (default) or zero.
+    #[arg(long, value_name = "PATTERN", conflicts_with = "method")]
+    pub pattern: Option<String>,
+
+    /// Named method: overwrite-random, overwrite-zero, legacy-3pass.
+    #[arg(long, value_name = "METHOD")]
+    pub method: Option<String>,
+
+    /// Verification after the last pass.
+    #[arg(long, value_enum, default_value_t = VerifyArg::Full)]
+    pub verify: VerifyArg,
+
+    /// Size of each write and read request, in MiB (1 to 64).
+    #[arg(long, value_name = "MIB", default_value_t = 4)]
+    pub request_mib: u32,
+
+    /// Do not ask for confirmation (scripts, unattended profiles).
+    #[arg(long)]
+    pub yes_i_understand_this_destroys_data: bool,
+
+    /// Show the plan and stop; nothing is written.
+    #[arg(long)]
+    pub plan_only: bool,
+
+    /// Continue interrupted wipes (all of them, or those of the named disks), then verify
+    /// the whole device.
+    #[arg(long, conflicts_with = "all_eligible")]
+    pub resume: bool,
+
+    /// Machine-readable progress and results (JSON lines on standard output).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Test hook: after the last write, print an event and wait for a line on standard input
+    /// before verifying.
+    #[arg(long, hide = true)]
+    pub pause_before_verify: bool,
+}
+
+/// `atelier records …`.
+#[derive(Debug, Subcommand)]
+pub enum RecordsCommand {
+    /// List the records, newest last.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one record (an identifier or its first characters).
+    Show {
+        /// Record identifier (or prefix).
+        id: String,
+    },
+    /// Export one record.
+    Export {
+        /// Record identifier (or prefix).
+        id: String,
+        /// As JSON (the record's exchange form).
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,246 @@
+//! `atelier records list | show ID | export ID --json`.
+
+use atelier_record::{AssetRecord, Outcome, SanitizationEntry};
+use atelier_store::{Store, StoreError};
+use serde_json::json;
+
+use crate::cli::RecordsCommand;
+use crate::context::Context;
+use crate::exit;
+use crate::i18n::{Lang, Msg, bytes, rate};
+use crate::output;
+
+/// Runs `atelier records …`.
+pub fn run(ctx: &Context, cmd: &RecordsCommand) -> u8 {
+    let Some(store) = ctx.open_store() else {
+        return exit::FAILED;
+    };
+    match cmd {
+        RecordsCommand::List { json } => list(ctx, &store, *json),
+        RecordsCommand::Show { id } => match find(ctx, &store, id) {
+            Some(record) => {
+                show(ctx.lang, &store, &record);
+                exit::OK
+            }
+            None => exit::FAILED,
+        },
+        RecordsCommand::Export { id, json } => {
+            if !json {
+                output::error(ctx.lang, &Msg::ExportNeedsFormat);
+                return exit::USAGE;
+            }
+            match find(ctx, &store, id) {
+                Some(record) => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&record).unwrap_or_default()
+                    );
+                    exit::OK
+                }
+                None => exit::FAILED,
+            }
+        }
+    }
+}
+
+fn find(ctx: &Context, store: &Store, id: &str) -> Option<AssetRecord> {
+    match store.find_record(id) {
+        Ok(r) => Some(r),
+        Err(StoreError::NoSuchRecord(_)) => {
+            output::error(ctx.lang, &Msg::RecordNotFound { id });
+            None
+        }
+        Err(StoreError::AmbiguousRecord(_)) => {
+            output::error(ctx.lang, &Msg::RecordAmbiguous { id });
+            None
+        }
+        Err(e) => {
+            output::error(
+                ctx.lang,
+                &Msg::StoreUnavailable {
+                    dir: store.path(),
+                    cause: e.to_string(),
+                },
+            );
+            None
+        }
+    }
+}
+
+/// The outcome as shown: an `INTERRUPTED` entry whose job still runs is "in progress".
+fn status(lang: Lang, store: &Store, entry: &SanitizationEntry) -> String {
+    if entry.outcome == Outcome::Interrupted
+        && store.job(entry.id).is_ok_and(|j| j.owner.is_alive())
+    {
+        return Msg::InProgress.text(lang);
+    }
+    Msg::Outcome(entry.outcome).text(lang)
+}
+
+fn list(ctx: &Context, store: &Store, json: bool) -> u8 {
+    let records = match store.records() {
+        Ok(r) => r,
+        Err(e) => {
+            output::error(
+                ctx.lang,
+                &Msg::StoreUnavailable {
+                    dir: store.path(),
+                    cause: e.to_string(),
+                },
+            );
+            return exit::FAILED;
+        }
+    };
+    if json {
+        let list: Vec<_> = records
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": r.id,
+                    "created_at": r.created_at,
+                    "updated_at": r.updated_at,
+                    "sanitization": r.sanitization.iter().map(|e| json!({
+                        "device": e.device.name,
+                        "serial": e.device.serial,
+                        "outcome": e.outcome,
+                        "in_progress": e.outcome == Outcome::Interrupted
+                            && store.job(e.id).is_ok_and(|j| j.owner.is_alive()),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        output::json_line(&json!({ "records": list, "store": store.path() }));
+        return exit::OK;
+    }
+    if records.is_empty() {
+        output::say(ctx.lang, &Msg::NoRecords);
+        return exit::OK;
+    }
+    println!("{}", Msg::RecordsHeader.text(ctx.lang));
+    for r in &records {
+        let wipes: Vec<String> = r
+            .sanitization
+            .iter()
+            .map(|e| format!("{} {}", e.device.name, status(ctx.lang, store, e)))
+            .collect();
+        println!(
+            "{}  {}  {}",
+            r.id,
+            r.created_at.format("%Y-%m-%d %H:%M:%S"),
+            wipes.join(", ")
+        );
+    }
+    exit::OK
+}
+
+fn show(lang: Lang, store: &Store, record: &AssetRecord) {
+    let label = |fr: &str, en: &str| lang.pick(fr, en).to_string();
+    println!("{} {}", label("Fiche", "Record"), record.id);
+    println!(
+        "  {} {}  ({} {} {})",
+        label("créée le", "created"),
+        record.created_at.to_rfc3339(),
+        label("banc", "bench"),
+        record.bench.hostname,
+        record.bench.tool.version
+    );
+    for e in &record.sanitization {
+        let d = &e.device;
+        println!();
+        println!(
+            "  {} {} — {}",
+            label("Effacement de", "Wipe of"),
+            d.path,
+            status(lang, store, e)
+        );
+        println!(
+            "    {}: {} / {} / {}",
+            label("modèle / série / WWN", "model / serial / WWN"),
+            d.model.as_deref().unwrap_or("-"),
+            d.serial.as_deref().unwrap_or("-"),
+            d.wwn.as_deref().unwrap_or("-")
+        );
+        println!(
+            "    {}: {} ({} {} o), {}: {} / {}",
+            label("taille", "size"),
+            bytes(lang, d.size_bytes),
+            d.size_bytes,
+            label("", "bytes").trim(),
+            label("secteurs", "sectors"),
+            d.logical_sector_size,
+            d.physical_sector_size
+        );
+        let passes: Vec<String> = e
+            .method
+            .passes
+            .iter()
+            .map(|p| Msg::Pattern(*p).text(lang))
+            .collect();
+        println!(
+            "    NIST SP 800-88: {:?} — {} ({})",
+            e.category,
+            e.method.name,
+            passes.join(", ")
+        );
+        println!(
+            "    {}: {} — {:?}, {:.1} %, {} {}",
+            label("vérification", "verification"),
+            Msg::VerifyMode(e.verification.mode).text(lang),
+            e.verification.result,
+            e.verification.coverage_percent,
+            e.verification.mismatched_sectors,
+            label("secteur(s) différent(s)", "sector(s) differ")
+        );
+        if let Some(lba) = e.verification.first_mismatch_lba {
+            println!(
+                "    {}: {lba}",
+                label("premier LBA différent", "first differing LBA")
+            );
+        }
+        println!(
+            "    {}: {} → {}  ({:.1} s, {} {})",
+            label("début → fin", "start → end"),
+            e.started_at.to_rfc3339(),
+            e.ended_at
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_else(|| "-".into()),
+            e.duration_seconds,
+            label("écriture", "write"),
+            e.write_throughput_bytes_per_second
+                .map(|r| rate(lang, r))
+                .unwrap_or_else(|| "-".into())
+        );
+        if let Some(cp) = &e.checkpoint {
+            println!(
+                "    {}: {} {}, {}",
+                label("point de reprise", "checkpoint"),
+                label("passe", "pass"),
+                cp.pass_index + 1,
+                bytes(lang, cp.bytes_done)
+            );
+        }
+        for i in &e.interruptions {
+            println!(
+                "    {}: {} ({} {}, {})",
+                label("reprise", "resumed"),
+                i.resumed_at.to_rfc3339(),
+                label("passe", "pass"),
+                i.from.pass_index + 1,
+                bytes(lang, i.from.bytes_done)
+            );
+        }
+        for err in &e.errors {
+            println!(
+                "    {}: {:?} LBA {} +{} — {}",
+                label("erreur", "error"),
+                err.operation,
+                err.first_lba,
+                err.sector_count,
+                err.message
+            );
+        }
+        if let Some(detail) = &e.outcome_detail {
+            println!("    {}: {detail}", label("détail", "detail"));
+        }
+    }
+}

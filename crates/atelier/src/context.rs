@@ -1,0 +1,119 @@
+//! What every command needs: the language, the system root, the data directory and the store.
+
+use std::path::{Path, PathBuf};
+
+use atelier_device::{SystemRoot, SystemUsage};
+use atelier_record::{Bench, ToolInfo};
+use atelier_store::Store;
+
+use crate::cli::Cli;
+use crate::i18n::{Lang, Msg};
+use crate::output;
+
+/// Label of the data partition of the Atelier stick.
+pub const DATA_PARTITION_LABEL: &str = "ATELIER-DATA";
+/// Data directory when the stick's data partition is not mounted.
+pub const FALLBACK_DATA_DIR: &str = "/var/lib/atelier";
+
+/// Shared state of a command.
+pub struct Context {
+    /// Operator language.
+    pub lang: Lang,
+    /// Where /sys, /proc, /dev are read.
+    pub root: SystemRoot,
+    /// Explicit data directory, if any.
+    data_dir: Option<PathBuf>,
+}
+
+impl Context {
+    /// From the parsed command line.
+    pub fn new(cli: &Cli) -> Self {
+        Self {
+            lang: Lang::detect(cli.lang.as_deref()),
+            root: cli
+                .root
+                .as_ref()
+                .map(SystemRoot::at)
+                .unwrap_or_else(SystemRoot::live),
+            data_dir: cli.data_dir.clone(),
+        }
+    }
+
+    /// The data directory: `--data-dir` / `ATELIER_DATA_DIR`, else `atelier/` on the mounted
+    /// partition labelled `ATELIER-DATA` (the stick's data partition), else
+    /// `/var/lib/atelier`.
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir {
+            return dir.clone();
+        }
+        data_partition_mount(&SystemRoot::live())
+            .map(|m| m.join("atelier"))
+            .unwrap_or_else(|| PathBuf::from(FALLBACK_DATA_DIR))
+    }
+
+    /// Opens the local store, or prints why not.
+    pub fn open_store(&self) -> Option<Store> {
+        let dir = self.data_dir();
+        match Store::open(&dir) {
+            Ok(store) => Some(store),
+            Err(e) => {
+                output::error(
+                    self.lang,
+                    &Msg::StoreUnavailable {
+                        dir: &dir,
+                        cause: e.to_string(),
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    /// This bench, as written into records.
+    pub fn bench(&self) -> Bench {
+        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "unknown".into());
+        Bench {
+            hostname,
+            tool: tool_info(),
+            operator: std::env::var("ATELIER_OPERATOR")
+                .ok()
+                .filter(|s| !s.is_empty()),
+        }
+    }
+
+    /// Prints a "needs root" error and returns false when not running as root.
+    pub fn require_root(&self, command: &str) -> bool {
+        if nix::unistd::geteuid().is_root() {
+            return true;
+        }
+        output::error(self.lang, &Msg::NeedsRoot { command });
+        false
+    }
+}
+
+/// The name and version of this program.
+pub fn tool_info() -> ToolInfo {
+    ToolInfo {
+        name: "atelier".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }
+}
+
+/// Where the partition labelled [`DATA_PARTITION_LABEL`] is mounted, if it is.
+fn data_partition_mount(root: &SystemRoot) -> Option<PathBuf> {
+    let link = root.path(Path::new("/dev/disk/by-label").join(DATA_PARTITION_LABEL));
+    let node = std::fs::canonicalize(link).ok()?;
+    let name = node.file_name()?.to_string_lossy().into_owned();
+    SystemUsage::read(root)
+        .mounts
+        .into_iter()
+        .find(|m| {
+            Path::new(&m.source)
+                .file_name()
+                .map(|f| f.to_string_lossy() == name)
+                == Some(true)
+        })
+        .map(|m| m.mount_point)
+}

@@ -1,0 +1,725 @@
+//! The message catalogue: every sentence the bench shows, in French and English.
+//!
+//! Messages are a typed table ([`Msg`]): each variant carries its arguments and `text` gives
+//! it in the operator's language. The compiler checks that every message exists in both
+//! languages. Error messages name the thing, the cause and the next step.
+
+use std::path::Path;
+
+use atelier_device::{BootEvidence, DeviceKind, HolderKind, Refusal};
+use atelier_record::{MediaKind, Outcome, PassPattern, Transport, VerificationMode};
+
+/// The operator's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Français.
+    Fr,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// `--lang` when given, else the locale variables (`LC_ALL`, `LC_MESSAGES`, `LANG`):
+    /// French when they start with `fr`, English otherwise.
+    pub fn detect(flag: Option<&str>) -> Self {
+        let from_env = || {
+            ["LC_ALL", "LC_MESSAGES", "LANG"]
+                .iter()
+                .filter_map(|v| std::env::var(v).ok())
+                .find(|v| !v.is_empty())
+        };
+        match flag.map(str::to_string).or_else(from_env) {
+            Some(v) if v.to_ascii_lowercase().starts_with("fr") => Lang::Fr,
+            _ => Lang::En,
+        }
+    }
+
+    /// Picks the French or the English text.
+    pub fn pick<T>(self, fr: T, en: T) -> T {
+        match self {
+            Lang::Fr => fr,
+            Lang::En => en,
+        }
+    }
+}
+
+/// Human size in binary units, with the language's decimal separator and unit names.
+pub fn bytes(lang: Lang, n: u64) -> String {
+    const UNITS_FR: [&str; 6] = ["o", "Kio", "Mio", "Gio", "Tio", "Pio"];
+    const UNITS_EN: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < 5 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let units = lang.pick(UNITS_FR, UNITS_EN);
+    let text = if unit == 0 {
+        format!("{n} {}", units[0])
+    } else {
+        format!("{value:.1} {}", units[unit])
+    };
+    match lang {
+        Lang::Fr => text.replace('.', ","),
+        Lang::En => text,
+    }
+}
+
+/// Rate in decimal megabytes per second.
+pub fn rate(lang: Lang, bytes_per_second: f64) -> String {
+    let text = format!(
+        "{:.0} {}",
+        bytes_per_second / 1e6,
+        lang.pick("Mo/s", "MB/s")
+    );
+    text
+}
+
+/// Every message of the bench.
+#[derive(Debug)]
+pub enum Msg<'a> {
+    /// Prefix of an error line.
+    Error,
+    /// Prefix of a warning line.
+    Warning,
+    /// The store could not be opened.
+    StoreUnavailable {
+        /// Data directory.
+        dir: &'a Path,
+        /// The cause.
+        cause: String,
+    },
+    /// A command needs root.
+    NeedsRoot {
+        /// The command.
+        command: &'a str,
+    },
+    /// Discovery failed.
+    NoSysfs {
+        /// The cause.
+        cause: String,
+    },
+    /// Header of the device table.
+    DevicesHeader,
+    /// The device may be wiped.
+    Eligible,
+    /// The device may be wiped only when named (loop devices…).
+    EligibleWhenNamed,
+    /// A refusal reason.
+    Refused(&'a Refusal),
+    /// A transport.
+    Transport(Transport),
+    /// A medium.
+    Media(MediaKind),
+    /// A pass pattern.
+    Pattern(PassPattern),
+    /// A verification mode.
+    VerifyMode(VerificationMode),
+    /// An outcome.
+    Outcome(Outcome),
+    /// A job in progress (outcome INTERRUPTED but its process runs).
+    InProgress,
+    /// A named device does not exist.
+    UnknownDevice {
+        /// What the operator typed.
+        path: &'a str,
+        /// The cause.
+        cause: String,
+    },
+    /// A named device is a partition.
+    IsPartition {
+        /// What the operator typed.
+        path: &'a str,
+        /// Its disk.
+        disk: &'a str,
+    },
+    /// A named device is refused.
+    TargetRefused {
+        /// The device.
+        device: &'a str,
+    },
+    /// Nothing to wipe.
+    NoTargets,
+    /// Neither devices nor `--all-eligible` nor `--resume`.
+    NoDeviceGiven,
+    /// `--all-eligible` skipped a device.
+    Skipped {
+        /// The device.
+        device: &'a str,
+    },
+    /// Header of the plan.
+    PlanHeader {
+        /// Number of devices.
+        count: usize,
+    },
+    /// The method line of the plan.
+    PlanMethod {
+        /// Method name.
+        method: &'a str,
+        /// Patterns.
+        passes: String,
+        /// Verification.
+        verify: VerificationMode,
+    },
+    /// The plan's statement of the NIST category.
+    PlanClear,
+    /// Flash media: overwrite reaches Clear only.
+    FlashNote,
+    /// The data on the devices will be destroyed.
+    PlanWarning,
+    /// The plan is only shown (`--plan-only`).
+    PlanOnly,
+    /// Asks to type the token.
+    ConfirmPrompt {
+        /// The device.
+        device: &'a str,
+        /// What to type.
+        token: &'a str,
+    },
+    /// The typed token did not match.
+    ConfirmMismatch {
+        /// The device.
+        device: &'a str,
+    },
+    /// No terminal to confirm on.
+    NoTerminal,
+    /// A wipe needs the live system (not a captured tree).
+    RootNotLive,
+    /// A phase begins.
+    PhaseWrite {
+        /// 1-based pass number.
+        pass: u32,
+        /// Number of passes.
+        count: u32,
+        /// The pattern.
+        pattern: PassPattern,
+    },
+    /// Verification begins.
+    PhaseVerify(VerificationMode),
+    /// The device could not be prepared.
+    PrepareFailed {
+        /// The device.
+        device: &'a str,
+        /// The cause.
+        cause: String,
+    },
+    /// One device's result.
+    ResultLine {
+        /// The device.
+        device: &'a str,
+        /// Outcome.
+        outcome: Outcome,
+    },
+    /// Details of a result.
+    ResultDetail {
+        /// Bytes written.
+        written: u64,
+        /// Write rate.
+        write_rate: Option<f64>,
+        /// Bytes verified.
+        checked: u64,
+        /// Coverage.
+        coverage: f64,
+        /// Duration in seconds.
+        seconds: f64,
+    },
+    /// A result that did not pass: the cause.
+    ResultCause {
+        /// The cause (technical, from the engine).
+        cause: &'a str,
+    },
+    /// First mismatching sector.
+    ResultMismatch {
+        /// Sectors that differ.
+        count: u64,
+        /// First LBA.
+        lba: u64,
+    },
+    /// Advice after an interruption.
+    ResumeHint,
+    /// Advice after a failure.
+    FailedHint,
+    /// Where the record is.
+    RecordSaved {
+        /// Record id.
+        id: &'a str,
+        /// Database file.
+        path: &'a Path,
+    },
+    /// Interrupted jobs exist.
+    InterruptedJobs {
+        /// How many.
+        count: usize,
+    },
+    /// Nothing to resume.
+    NothingToResume,
+    /// Resuming a job.
+    Resuming {
+        /// The device.
+        device: &'a str,
+        /// Pass (1-based).
+        pass: u32,
+        /// Bytes done in that pass.
+        done: u64,
+    },
+    /// A stop was requested.
+    Stopping,
+    /// No records.
+    NoRecords,
+    /// Record list header.
+    RecordsHeader,
+    /// Record not found.
+    RecordNotFound {
+        /// What was asked.
+        id: &'a str,
+    },
+    /// Ambiguous id prefix.
+    RecordAmbiguous {
+        /// What was asked.
+        id: &'a str,
+    },
+    /// `records export` without a format.
+    ExportNeedsFormat,
+}
+
+impl Msg<'_> {
+    /// The message in `lang`.
+    pub fn text(&self, lang: Lang) -> String {
+        use Lang::{En, Fr};
+        let s = |fr: &str, en: &str| lang.pick(fr, en).to_string();
+        match self {
+            Msg::Error => s("erreur", "error"),
+            Msg::Warning => s("attention", "warning"),
+            Msg::StoreUnavailable { dir, cause } => match lang {
+                Fr => format!(
+                    "le stockage local {} ne s'ouvre pas : {cause}. Vérifiez que la partition de \
+                     données est montée en écriture, ou indiquez un autre dossier avec --data-dir.",
+                    dir.display()
+                ),
+                En => format!(
+                    "cannot open the local store {}: {cause}. Check that the data partition is \
+                     mounted read-write, or choose another folder with --data-dir.",
+                    dir.display()
+                ),
+            },
+            Msg::NeedsRoot { command } => match lang {
+                Fr => format!(
+                    "« atelier {command} » doit être lancé en administrateur : relancez avec sudo."
+                ),
+                En => format!("`atelier {command}` must run as root: run it again with sudo."),
+            },
+            Msg::NoSysfs { cause } => match lang {
+                Fr => format!(
+                    "impossible de lister les disques ({cause}). /sys est-il monté ? Sur le banc, \
+                     redémarrez sur la clé Atelier."
+                ),
+                En => format!(
+                    "cannot list the disks ({cause}). Is /sys mounted? On the bench, reboot from \
+                     the Atelier stick."
+                ),
+            },
+            Msg::DevicesHeader => s(
+                "DISQUE     TYPE    SUPPORT      TAILLE      MODÈLE / N° DE SÉRIE",
+                "DEVICE     BUS     MEDIUM       SIZE        MODEL / SERIAL",
+            ),
+            Msg::Eligible => s("peut être effacé", "can be wiped"),
+            Msg::EligibleWhenNamed => s(
+                "peut être effacé s'il est nommé (pas avec --all-eligible)",
+                "can be wiped when named (not with --all-eligible)",
+            ),
+            Msg::Refused(r) => refusal(lang, r),
+            Msg::Transport(t) => match t {
+                Transport::Nvme => "nvme",
+                Transport::Sata => "sata",
+                Transport::Scsi => "scsi",
+                Transport::Usb => "usb",
+                Transport::Mmc => "mmc",
+                Transport::Virtio => "virtio",
+                Transport::Loop => "loop",
+                Transport::Other => lang.pick("autre", "other"),
+            }
+            .to_string(),
+            Msg::Media(m) => match m {
+                MediaKind::Magnetic => s("magnétique", "magnetic"),
+                MediaKind::Flash => s("flash", "flash"),
+                MediaKind::Virtual => s("virtuel", "virtual"),
+                MediaKind::Unknown => s("inconnu", "unknown"),
+            },
+            Msg::Pattern(p) => match p {
+                PassPattern::Random => s("aléatoire", "random"),
+                PassPattern::Zero => s("zéros", "zeros"),
+                PassPattern::One => s("uns (0xFF)", "ones (0xFF)"),
+            },
+            Msg::VerifyMode(m) => match m {
+                VerificationMode::Full => s("relecture complète", "full read-back"),
+                VerificationMode::Sampled => s(
+                    "relecture par échantillons (NIST, ≥ 10 %)",
+                    "sampled read-back (NIST, ≥ 10 %)",
+                ),
+            },
+            Msg::Outcome(o) => match o {
+                Outcome::Passed => s("RÉUSSI", "PASSED"),
+                Outcome::Failed => s("ÉCHEC", "FAILED"),
+                Outcome::Interrupted => s("INTERROMPU", "INTERRUPTED"),
+            },
+            Msg::InProgress => s("EN COURS", "IN PROGRESS"),
+            Msg::UnknownDevice { path, cause } => match lang {
+                Fr => format!(
+                    "{path} n'est pas un disque connu ({cause}). Listez les disques avec « atelier devices »."
+                ),
+                En => format!(
+                    "{path} is not a known disk ({cause}). List the disks with `atelier devices`."
+                ),
+            },
+            Msg::IsPartition { path, disk } => match lang {
+                Fr => format!(
+                    "{path} est une partition de {disk}. Atelier efface des disques entiers : \
+                     indiquez /dev/{disk}."
+                ),
+                En => format!(
+                    "{path} is a partition of {disk}. Atelier wipes whole disks: name /dev/{disk}."
+                ),
+            },
+            Msg::TargetRefused { device } => match lang {
+                Fr => format!("{device} ne sera pas effacé, rien n'a été écrit :"),
+                En => format!("{device} will not be wiped, nothing was written:"),
+            },
+            Msg::NoTargets => s(
+                "aucun disque ne peut être effacé. « atelier devices » dit pourquoi pour chacun.",
+                "no disk can be wiped. `atelier devices` tells why for each one.",
+            ),
+            Msg::NoDeviceGiven => s(
+                "indiquez les disques à effacer (ex. /dev/sdb), ou --all-eligible, ou --resume.",
+                "name the disks to wipe (e.g. /dev/sdb), or --all-eligible, or --resume.",
+            ),
+            Msg::Skipped { device } => match lang {
+                Fr => format!("{device} est laissé de côté :"),
+                En => format!("{device} is left out:"),
+            },
+            Msg::PlanHeader { count } => match lang {
+                Fr => format!("Plan d'effacement ({count} disque(s)) :"),
+                En => format!("Wipe plan ({count} disk(s)):"),
+            },
+            Msg::PlanMethod {
+                method,
+                passes,
+                verify,
+            } => match lang {
+                Fr => format!(
+                    "Méthode : {method} ({passes}), puis {}.",
+                    Msg::VerifyMode(*verify).text(lang)
+                ),
+                En => format!(
+                    "Method: {method} ({passes}), then {}.",
+                    Msg::VerifyMode(*verify).text(lang)
+                ),
+            },
+            Msg::PlanClear => s(
+                "Catégorie NIST SP 800-88 : Clear (écrasement par l'hôte de tous les secteurs adressables).",
+                "NIST SP 800-88 category: Clear (host overwrite of every addressable sector).",
+            ),
+            Msg::FlashNote => s(
+                "Support flash : l'écrasement n'atteint pas les blocs de réserve du contrôleur. \
+                 Le résultat est « Clear », pas « Purge ».",
+                "Flash medium: an overwrite does not reach the controller's spare blocks. \
+                 The result is Clear, not Purge.",
+            ),
+            Msg::PlanWarning => s(
+                "TOUTES LES DONNÉES de ces disques seront détruites, sans retour possible.",
+                "ALL DATA on these disks will be destroyed, with no way back.",
+            ),
+            Msg::PlanOnly => s(
+                "(--plan-only : rien n'a été écrit.)",
+                "(--plan-only: nothing was written.)",
+            ),
+            Msg::ConfirmPrompt { device, token } => match lang {
+                Fr => format!("Pour effacer {device}, tapez « {token} » puis Entrée : "),
+                En => format!("To wipe {device}, type \"{token}\" and press Enter: "),
+            },
+            Msg::ConfirmMismatch { device } => match lang {
+                Fr => format!(
+                    "la saisie ne correspond pas : {device} n'est pas effacé et rien n'a été écrit. \
+                     Relancez la commande pour recommencer."
+                ),
+                En => format!(
+                    "the text does not match: {device} is not wiped and nothing was written. \
+                     Run the command again to retry."
+                ),
+            },
+            Msg::NoTerminal => s(
+                "aucune confirmation possible (pas de saisie). Pour un lancement sans question, \
+                 ajoutez --yes-i-understand-this-destroys-data.",
+                "cannot ask for confirmation (no input). To run without a question, add \
+                 --yes-i-understand-this-destroys-data.",
+            ),
+            Msg::RootNotLive => s(
+                "--root désigne une copie de /sys : on peut y planifier, pas y effacer. \
+                 Ajoutez --plan-only.",
+                "--root points at a captured tree: it can be planned, not wiped. Add --plan-only.",
+            ),
+            Msg::PhaseWrite {
+                pass,
+                count,
+                pattern,
+            } => match lang {
+                Fr => format!(
+                    "passe {pass}/{count} ({})",
+                    Msg::Pattern(*pattern).text(lang)
+                ),
+                En => format!(
+                    "pass {pass}/{count} ({})",
+                    Msg::Pattern(*pattern).text(lang)
+                ),
+            },
+            Msg::PhaseVerify(mode) => match mode {
+                VerificationMode::Full => s("vérification", "verifying"),
+                VerificationMode::Sampled => {
+                    s("vérification (échantillons)", "verifying (sampled)")
+                }
+            },
+            Msg::PrepareFailed { device, cause } => match lang {
+                Fr => format!(
+                    "{device} n'a pas été effacé, rien n'a été écrit : {cause}. Vérifiez le disque \
+                     (« atelier devices ») et relancez."
+                ),
+                En => format!(
+                    "{device} was not wiped, nothing was written: {cause}. Check the disk \
+                     (`atelier devices`) and run again."
+                ),
+            },
+            Msg::ResultLine { device, outcome } => {
+                format!("{device} : {}", Msg::Outcome(*outcome).text(lang))
+            }
+            Msg::ResultDetail {
+                written,
+                write_rate,
+                checked,
+                coverage,
+                seconds,
+            } => {
+                let rate_text = write_rate
+                    .map(|r| rate(lang, r))
+                    .unwrap_or_else(|| "-".into());
+                match lang {
+                    Fr => format!(
+                        "  écrit {} ({rate_text}), relu {} ({coverage:.1} %), durée {seconds:.1} s",
+                        bytes(lang, *written),
+                        bytes(lang, *checked)
+                    )
+                    .replace('.', ","),
+                    En => format!(
+                        "  wrote {} ({rate_text}), read back {} ({coverage:.1} %), took {seconds:.1} s",
+                        bytes(lang, *written),
+                        bytes(lang, *checked)
+                    ),
+                }
+            }
+            Msg::ResultCause { cause } => match lang {
+                Fr => format!("  cause (détail technique) : {cause}"),
+                En => format!("  cause: {cause}"),
+            },
+            Msg::ResultMismatch { count, lba } => match lang {
+                Fr => format!("  {count} secteur(s) différent(s), le premier au LBA {lba}"),
+                En => format!("  {count} sector(s) differ, the first at LBA {lba}"),
+            },
+            Msg::ResumeHint => s(
+                "  Pour reprendre là où l'effacement s'est arrêté : atelier wipe --resume",
+                "  To continue where the wipe stopped: atelier wipe --resume",
+            ),
+            Msg::FailedHint => s(
+                "  Ce disque n'est pas certifié effacé. Relancez l'effacement ; s'il échoue \
+                 encore, le disque est défaillant : détruisez-le physiquement.",
+                "  This disk is not certified as wiped. Run the wipe again; if it fails again, \
+                 the disk is failing: destroy it physically.",
+            ),
+            Msg::RecordSaved { id, path } => match lang {
+                Fr => format!("Fiche {id} enregistrée dans {}", path.display()),
+                En => format!("Record {id} saved in {}", path.display()),
+            },
+            Msg::InterruptedJobs { count } => match lang {
+                Fr => format!(
+                    "{count} effacement(s) interrompu(s) attendent : « atelier wipe --resume » les termine."
+                ),
+                En => format!(
+                    "{count} interrupted wipe(s) waiting: `atelier wipe --resume` finishes them."
+                ),
+            },
+            Msg::NothingToResume => s(
+                "aucun effacement interrompu à reprendre.",
+                "no interrupted wipe to resume.",
+            ),
+            Msg::Resuming { device, pass, done } => match lang {
+                Fr => format!(
+                    "Reprise de {device} à la passe {pass}, après {} déjà écrits ; puis relecture complète.",
+                    bytes(lang, *done)
+                ),
+                En => format!(
+                    "Resuming {device} at pass {pass}, after {} already written; then a full read-back.",
+                    bytes(lang, *done)
+                ),
+            },
+            Msg::Stopping => s(
+                "Arrêt demandé : fin de la requête en cours, point de reprise enregistré…",
+                "Stop requested: finishing the current request, saving a checkpoint…",
+            ),
+            Msg::NoRecords => s(
+                "aucune fiche dans le stockage local.",
+                "no record in the local store.",
+            ),
+            Msg::RecordsHeader => s(
+                "FICHE                                 CRÉÉE LE              EFFACEMENTS",
+                "RECORD                                CREATED               WIPES",
+            ),
+            Msg::RecordNotFound { id } => match lang {
+                Fr => format!(
+                    "aucune fiche « {id} ». « atelier records list » montre les identifiants."
+                ),
+                En => format!("no record \"{id}\". `atelier records list` shows the identifiers."),
+            },
+            Msg::RecordAmbiguous { id } => match lang {
+                Fr => {
+                    format!("plusieurs fiches commencent par « {id} » : donnez plus de caractères.")
+                }
+                En => format!("several records start with \"{id}\": give more characters."),
+            },
+            Msg::ExportNeedsFormat => s(
+                "précisez le format d'export : --json.",
+                "choose the export format: --json.",
+            ),
+        }
+    }
+}
+
+fn refusal(lang: Lang, r: &Refusal) -> String {
+    use Lang::{En, Fr};
+    match r {
+        Refusal::BootMedium { evidence } => match evidence {
+            BootEvidence::MountedAt {
+                partition,
+                mount_point,
+            } => match lang {
+                Fr => format!(
+                    "support de démarrage : {partition} est monté sur {}",
+                    mount_point.display()
+                ),
+                En => format!(
+                    "boot medium: {partition} is mounted on {}",
+                    mount_point.display()
+                ),
+            },
+            BootEvidence::AtelierLabel { partition } => match lang {
+                Fr => format!("clé Atelier : {partition} porte l'étiquette de la clé"),
+                En => format!("Atelier stick: {partition} carries the stick's label"),
+            },
+            BootEvidence::KernelRoot { partition } => match lang {
+                Fr => format!("support de démarrage : le noyau a démarré sur {partition} (root=)"),
+                En => format!("boot medium: the kernel booted from {partition} (root=)"),
+            },
+        },
+        Refusal::Mounted {
+            partition,
+            mount_point,
+        } => match lang {
+            Fr => format!(
+                "{partition} est monté sur {} : démontez-le d'abord (umount)",
+                mount_point.display()
+            ),
+            En => format!(
+                "{partition} is mounted on {}: unmount it first (umount)",
+                mount_point.display()
+            ),
+        },
+        Refusal::Swap { partition } => match lang {
+            Fr => format!("{partition} sert de mémoire d'échange (swap) : swapoff d'abord"),
+            En => format!("{partition} is in use as swap: swapoff first"),
+        },
+        Refusal::Held {
+            partition,
+            holder,
+            kind,
+        } => {
+            let what = match kind {
+                HolderKind::Lvm => lang.pick("un volume LVM", "an LVM volume"),
+                HolderKind::Crypt => {
+                    lang.pick("un volume chiffré ouvert", "an open encrypted volume")
+                }
+                HolderKind::DeviceMapper => {
+                    lang.pick("un périphérique device-mapper", "a device-mapper device")
+                }
+                HolderKind::SoftwareRaid => {
+                    lang.pick("une grappe RAID logicielle", "a software RAID array")
+                }
+                HolderKind::Loop => lang.pick("un périphérique loop", "a loop device"),
+                HolderKind::Other => lang.pick("un autre périphérique", "another device"),
+            };
+            match lang {
+                Fr => format!("{partition} est utilisé par {what} ({holder}) : arrêtez-le d'abord"),
+                En => format!("{partition} is used by {what} ({holder}): stop it first"),
+            }
+        }
+        Refusal::ReadOnly => lang
+            .pick(
+                "en lecture seule (verrou d'écriture de la carte SD ?)",
+                "read-only (SD card write-protect switch?)",
+            )
+            .to_string(),
+        Refusal::ZeroSize => lang
+            .pick("taille nulle (lecteur vide ?)", "zero size (empty reader?)")
+            .to_string(),
+        Refusal::NotAMedium { kind } => {
+            let what = match kind {
+                DeviceKind::DeviceMapper => lang.pick(
+                    "vue device-mapper : effacez les disques qui la portent",
+                    "device-mapper view: wipe the disks under it",
+                ),
+                DeviceKind::SoftwareRaid => lang.pick(
+                    "grappe RAID : effacez les disques qui la composent",
+                    "RAID array: wipe its member disks",
+                ),
+                _ => lang.pick("mémoire vive, pas un disque", "RAM, not a disk"),
+            };
+            what.to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_follows_the_flag_then_the_locale() {
+        assert_eq!(Lang::detect(Some("fr")), Lang::Fr);
+        assert_eq!(Lang::detect(Some("fr_FR.UTF-8")), Lang::Fr);
+        assert_eq!(Lang::detect(Some("en")), Lang::En);
+        assert_eq!(Lang::detect(Some("de")), Lang::En);
+    }
+
+    #[test]
+    fn sizes_use_the_language_conventions() {
+        assert_eq!(bytes(Lang::En, 2 << 30), "2.0 GiB");
+        assert_eq!(bytes(Lang::Fr, 2 << 30), "2,0 Gio");
+        assert_eq!(bytes(Lang::Fr, 512), "512 o");
+    }
+
+    #[test]
+    fn every_refusal_reads_differently_in_each_language() {
+        let refusals = [
+            Refusal::ReadOnly,
+            Refusal::ZeroSize,
+            Refusal::Swap {
+                partition: "sda2".into(),
+            },
+            Refusal::Mounted {
+                partition: "sdb1".into(),
+                mount_point: "/mnt".into(),
+            },
+        ];
+        for r in &refusals {
+            let fr = Msg::Refused(r).text(Lang::Fr);
+            let en = Msg::Refused(r).text(Lang::En);
+            assert_ne!(fr, en);
+            assert!(!fr.is_empty() && !en.is_empty());
+        }
+    }
+}

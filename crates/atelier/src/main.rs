@@ -1,0 +1,53 @@
+//! `atelier`: the command line of the refurbishment bench.
+//!
+//! This binary only parses arguments, asks the operator, shows progress and composes the
+//! stage crates (`atelier-device`, `atelier-wipe`, …) around the local store
+//! (`atelier-store`). All messages come from the catalogue in [`i18n`].
+
+mod cli;
+mod commands;
+mod context;
+mod i18n;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+
+/// Exit statuses, documented in the operator guide.
+pub mod exit {
+    /// Everything asked was done and passed.
+    pub const OK: u8 = 0;
+    /// A wipe failed, or an error stopped the command.
+    pub const FAILED: u8 = 1;
+    /// Bad usage (unknown option…).
+    pub const USAGE: u8 = 2;
+    /// Nothing was done: refused device, no confirmation.
+    pub const REFUSED: u8 = 3;
+    /// Interrupted by the operator; `atelier wipe --resume` continues.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    let ctx = Context::new(&cli);
+    let code = match &cli.command {
+        Command::Devices(args) => commands::devices::run(&ctx, args),
+        Command::Wipe(args) => commands::wipe::run(&ctx, args),
+        Command::Records(cmd) => commands::records::run(&ctx, cmd),
+    };
+    ExitCode::from(code)
+}
