@@ -108,6 +108,10 @@ pub struct WipeArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// How often written data is synced and a resume point recorded, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
+    pub checkpoint_interval_ms: u64,
+
     /// Test hook: after the last write, print an event and wait for a line on standard input
     /// before verifying.
     #[arg(long, hide = true)]
@@ -123,14 +127,14 @@ pub enum RecordsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show one record (an identifier or its first characters).
+    /// Show one record (an identifier, its first characters, or `last`).
     Show {
-        /// Record identifier (or prefix).
+        /// Record identifier, prefix, or `last`.
         id: String,
     },
     /// Export one record.
     Export {
-        /// Record identifier (or prefix).
+        /// Record identifier, prefix, or `last`.
         id: String,
         /// As JSON (the record's exchange form).
         #[arg(long)]

@@ -130,6 +130,16 @@ impl DeviceProgress {
         }
     }
 
+    /// A checkpoint was committed to the journal (JSON events only).
+    pub fn checkpoint(&self, pass_index: u32, bytes_done: u64) {
+        if self.json {
+            json_line(&serde_json::json!({
+                "event": "checkpoint", "device": self.device,
+                "pass_index": pass_index, "bytes_done": bytes_done,
+            }));
+        }
+    }
+
     /// The device is done: the bar stays with its final message.
     pub fn finish(&self, message: &str) {
         if let Some(bar) = &self.bar {

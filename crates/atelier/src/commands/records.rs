@@ -43,8 +43,18 @@ pub fn run(ctx: &Context, cmd: &RecordsCommand) -> u8 {
     }
 }
 
+/// The record named by `id`: an identifier, its first characters, or `last`.
 fn find(ctx: &Context, store: &Store, id: &str) -> Option<AssetRecord> {
-    match store.find_record(id) {
+    let found = if id == "last" {
+        store.records().and_then(|all| {
+            all.into_iter()
+                .last()
+                .ok_or_else(|| StoreError::NoSuchRecord(id.into()))
+        })
+    } else {
+        store.find_record(id)
+    };
+    match found {
         Ok(r) => Some(r),
         Err(StoreError::NoSuchRecord(_)) => {
             output::error(ctx.lang, &Msg::RecordNotFound { id });
@@ -161,11 +171,11 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
             d.wwn.as_deref().unwrap_or("-")
         );
         println!(
-            "    {}: {} ({} {} o), {}: {} / {}",
+            "    {}: {} ({} {}), {}: {} / {}",
             label("taille", "size"),
             bytes(lang, d.size_bytes),
             d.size_bytes,
-            label("", "bytes").trim(),
+            label("octets", "bytes"),
             label("secteurs", "sectors"),
             d.logical_sector_size,
             d.physical_sector_size

@@ -495,9 +495,7 @@ fn run_jobs(ctx: &Context, store: &Store, runs: Vec<JobRun>, args: &WipeArgs) ->
     let progress = Progress::new(args.json);
     let pause = args.pause_before_verify.then(|| Mutex::new(()));
     let cfg = EngineConfig {
-        request_size: runs
-            .first()
-            .map_or(4 << 20, |r| r.params.request_size as usize),
+        checkpoint_interval: std::time::Duration::from_millis(args.checkpoint_interval_ms.max(10)),
         ..EngineConfig::default()
     };
 
@@ -702,12 +700,17 @@ fn run_one(
                 pause,
                 device: &run.params.device.name,
             };
+            // Each job keeps the request size it was planned with (a resume included).
+            let cfg = EngineConfig {
+                request_size: run.params.request_size as usize,
+                ..cfg.clone()
+            };
             run_session(
                 &direct,
                 &run.params,
                 run.from.clone(),
                 run.full_verify,
-                cfg,
+                &cfg,
                 &observer,
                 cancel,
             )
@@ -779,7 +782,10 @@ impl WipeObserver for JobObserver<'_> {
                     apply_checkpoint(entry, progress);
                 }
             })
-            .map(|_| ())
+            .map(|_| {
+                self.bar
+                    .checkpoint(progress.pass_index, progress.bytes_done)
+            })
             .map_err(|e| format!("the journal could not be written: {e}"))
     }
 

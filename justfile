@@ -1,0 +1,21 @@
+# Atelier recipes. Each one calls a script in scripts/, so nothing needs `just`.
+
+# Run the bench on a 2 GiB virtual disk (root).
+demo:
+    sudo scripts/demo.sh
+
+# The whole test suite: unit, device tier (loop devices), VM tier (root).
+test:
+    sudo scripts/test.sh
+
+# The VM scenarios only (QEMU).
+vm-test:
+    sudo scripts/vm-test.sh
+
+# Benchmarks side by side with the peer tools; results in docs/benchmarks.md.
+bench:
+    sudo scripts/bench-wipe.sh
+
+# Formatting and lints.
+lint:
+    scripts/lint.sh

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# scripts/setup.sh — install what Atelier needs to build, run its demo and its tests on Debian.
+#
+# Idempotent and quick when everything is present. Needs root to install packages.
+#   - Debian packages: the tools the bench and the tests call (losetup, sfdisk, mkfs.ext4,
+#     nwipe as a peer tool, QEMU for the VM tier…).
+#   - Rust: the machine's cargo when it is recent enough (edition 2024 needs ≥ 1.85),
+#     otherwise rustup's stable toolchain.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config   # C compiler for the bundled SQLite
+  util-linux fdisk e2fsprogs   # losetup, blockdev, partx, sfdisk, mkfs.ext4, swapon
+  diffutils                    # cmp
+  nwipe                        # peer tool for the independent check and the benchmark
+  qemu-system-x86 cpio kmod xz-utils zstd busybox-static  # VM tier (tests/vm)
+  curl ca-certificates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  # busybox (dynamic) also provides what the VM tier needs.
+  if [[ $p == busybox-static ]] && command -v busybox >/dev/null 2>&1; then continue; fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: these Debian packages are missing: ${missing[*]}" >&2
+    echo "setup: run this script as root (sudo) to install them." >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+
+# Rust ≥ 1.85 (edition 2024).
+export PATH="$HOME/.cargo/bin:$PATH"
+rust_ok() {
+  command -v cargo >/dev/null 2>&1 || return 1
+  local v
+  v=$(rustc --version 2>/dev/null | awk '{print $2}')
+  [[ $(printf '%s\n1.85.0\n' "$v" | sort -V | head -n1) == 1.85.0 ]]
+}
+if ! rust_ok; then
+  echo "setup: installing the Rust toolchain with rustup (stable)" >&2
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal \
+    --component clippy,rustfmt >&2
+  export PATH="$HOME/.cargo/bin:$PATH"
+  rust_ok || { echo "setup: Rust ≥ 1.85 could not be installed; install it from https://rustup.rs" >&2; exit 1; }
+fi
