@@ -157,10 +157,43 @@ pub trait PassObserver {
     fn checkpoint(&self, bytes_done: u64, errors: &ErrorMap) -> Result<(), String>;
 }
 
+/// What the pipelines need from a device. [`DirectDevice`] is the real thing; tests add
+/// transports that inject the failures a loop device cannot produce.
+pub trait BlockIo: Sync {
+    /// Capacity in bytes.
+    fn size_bytes(&self) -> u64;
+    /// Logical sector size in bytes.
+    fn logical_sector_size(&self) -> u32;
+    /// Writes all of `buf` at `offset`.
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+    /// Fills all of `buf` from `offset`.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// Makes written data durable.
+    fn sync_data(&self) -> io::Result<()>;
+}
+
+impl BlockIo for DirectDevice {
+    fn size_bytes(&self) -> u64 {
+        DirectDevice::size_bytes(self)
+    }
+    fn logical_sector_size(&self) -> u32 {
+        DirectDevice::logical_sector_size(self)
+    }
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        DirectDevice::write_all_at(self, buf, offset)
+    }
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        DirectDevice::read_exact_at(self, buf, offset)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        DirectDevice::sync_data(self)
+    }
+}
+
 /// A device with what its passes need: tunables, an observer and the cancel flag.
 pub struct Pipeline<'a> {
-    /// The device, open for direct I/O.
-    pub dev: &'a DirectDevice,
+    /// The device.
+    pub dev: &'a dyn BlockIo,
     /// Tunables.
     pub cfg: &'a EngineConfig,
     /// Progress and checkpoints.
@@ -284,7 +317,7 @@ pub fn write_pass(
 }
 
 fn sync_and_checkpoint(
-    dev: &DirectDevice,
+    dev: &dyn BlockIo,
     synced: u64,
     done: u64,
     sector: usize,
@@ -311,7 +344,7 @@ fn sync_and_checkpoint(
 
 /// Writes one request, retrying, then narrowing a persistent failure down to sectors.
 fn write_request(
-    dev: &DirectDevice,
+    dev: &dyn BlockIo,
     data: &[u8],
     offset: u64,
     sector: usize,
@@ -521,7 +554,7 @@ pub fn read_back(
 /// are recorded in `errors` and returned (their content is not compared). `Err` means the
 /// device cannot go on.
 fn read_request(
-    dev: &DirectDevice,
+    dev: &dyn BlockIo,
     buf: &mut [u8],
     offset: u64,
     sector: u64,

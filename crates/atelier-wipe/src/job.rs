@@ -14,7 +14,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::engine::{self, EngineConfig, ErrorMap, PassObserver, Pipeline, Stop};
+use crate::engine::{self, BlockIo, EngineConfig, ErrorMap, PassObserver, Pipeline, Stop};
 use crate::method::Method;
 use crate::pattern::{PassContent, StreamCipherKind, StreamKey};
 use crate::sampling::{self, SectorRange};
@@ -180,7 +180,7 @@ pub struct SessionEnd {
 /// Runs `params` on `dev` from `from`. With `full_verify` the read-back covers the whole device
 /// whatever was requested (a resumed job).
 pub fn run_session(
-    dev: &DirectDevice,
+    dev: &dyn BlockIo,
     params: &WipeParams,
     from: JobProgress,
     full_verify: bool,

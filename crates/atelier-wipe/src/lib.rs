@@ -22,7 +22,7 @@ pub mod method;
 pub mod pattern;
 pub mod sampling;
 
-pub use engine::EngineConfig;
+pub use engine::{BlockIo, EngineConfig};
 pub use job::{
     JobProgress, Phase, PrepareError, SessionEnd, WipeObserver, WipeParams, apply_checkpoint,
     apply_session_end, find_planned, identity_difference, open_planned, run_session,
