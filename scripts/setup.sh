@@ -14,7 +14,7 @@ packages=(
   diffutils                    # cmp
   nwipe                        # peer tool for the independent check and the benchmark
   qemu-system-x86 cpio kmod xz-utils zstd busybox-static  # VM tier (tests/vm)
-  curl ca-certificates
+  jq curl ca-certificates
 )
 
 missing=()

@@ -1,0 +1,69 @@
+# shellcheck shell=bash
+# wipe-all-eligible — the real `atelier wipe --all-eligible` on emulated hardware.
+#
+# The ThinkPad profile (NVMe, SATA SSD, SATA HDD with a GPT partition, USB stick) is seeded with
+# canary data. In the guest the USB stick plays the live medium (its ATELIER partition is
+# mounted on /run/live/medium, as live-boot does). `atelier wipe --all-eligible` must wipe and
+# verify the three internal disks, leave the stick alone, and record it all; the host then scans
+# the disk images: no canary may survive on the internal disks, and the stick's must be intact.
+
+repo=$(cd "$ATELIER_VM_DIR/../.." && pwd)
+bin=${ATELIER_BIN:-$repo/target/debug/atelier}
+if [[ -z ${ATELIER_BIN:-} ]]; then
+  (cd "$repo" && cargo build -q -p atelier)
+fi
+vm_initramfs "$VM_WORK/initrd.cpio.gz" --bin "$bin"
+vm_profile_thinkpad "$VM_WORK/disks"
+
+# Canaries: 1 MiB blocks at the start, the middle and the end of each disk.
+{ yes ATELIER-CANARY-VM || true; } | head -c 1M >"$VM_WORK/canary.bin"
+seed() { # IMAGE OFFSET_MIB...
+  local img=$1 off; shift
+  for off in "$@"; do
+    dd if="$VM_WORK/canary.bin" of="$img" bs=1M seek="$off" conv=notrunc status=none
+  done
+}
+seed "$VM_WORK/disks/nvme.img" 0 31 63
+seed "$VM_WORK/disks/ssd.img" 0 31 63
+seed "$VM_WORK/disks/hdd.img" 2 64 127
+seed "$VM_WORK/disks/usb.img" 40 63
+count() { grep -a -c ATELIER-CANARY-VM "$1" || true; }
+for d in nvme ssd hdd usb; do
+  [[ $(count "$VM_WORK/disks/$d.img") -gt 0 ]] || { vm_err "seeding $d failed"; exit 1; }
+done
+
+cat >"$VM_WORK/guest.sh" <<'GUEST'
+mkdir -p /run/live/medium
+mount -o ro "$(findfs LABEL=ATELIER)" /run/live/medium
+atelier --lang en --data-dir /tmp/data devices >devices.txt 2>&1
+set +e
+atelier --lang en --data-dir /tmp/data wipe --all-eligible \
+  --yes-i-understand-this-destroys-data --json >wipe.jsonl 2>wipe.err
+echo $? >wipe.status
+set -e
+atelier --data-dir /tmp/data records export last --json >record.json
+GUEST
+
+vm_run --initrd "$VM_WORK/initrd.cpio.gz" --cmd "$VM_WORK/guest.sh" --results "$VM_WORK/results" \
+  --timeout 300 "${VM_PROFILE_ARGS[@]}"
+
+r=$VM_WORK/results
+cat "$r/devices.txt"
+[[ $(cat "$r/wipe.status") == 0 ]] || { vm_err "wipe exited $(cat "$r/wipe.status")"; cat "$r/wipe.err"; exit 1; }
+planned=$(jq -r 'select(.event=="plan") | .devices[].serial' "$r/wipe.jsonl" | sort | tr '\n' ' ')
+[[ $planned == "ATL-HDD-01 ATL-NVME-01 ATL-SATA-01 " ]] || { vm_err "planned: $planned"; exit 1; }
+passed=$(jq -r 'select(.event=="result" and .outcome=="PASSED") | .entry.device.serial' "$r/wipe.jsonl" | sort | tr '\n' ' ')
+[[ $passed == "ATL-HDD-01 ATL-NVME-01 ATL-SATA-01 " ]] || { vm_err "passed: $passed"; exit 1; }
+grep -q 'boot medium: sd[a-z]1 is mounted on /run/live/medium' "$r/devices.txt" ||
+  { vm_err "the stick is not shown as the boot medium"; exit 1; }
+jq -e '[.sanitization[] | select(.outcome=="PASSED" and .verification.coverage_percent==100)] | length == 3' \
+  "$r/record.json" >/dev/null || { vm_err "record: $(cat "$r/record.json")"; exit 1; }
+jq -e '.sanitization[] | select(.device.serial=="ATL-NVME-01") | .device.media=="flash" and .category=="clear"' \
+  "$r/record.json" >/dev/null || { vm_err "NVMe entry is not flash/clear"; exit 1; }
+
+for d in nvme ssd hdd; do
+  left=$(count "$VM_WORK/disks/$d.img")
+  [[ $left == 0 ]] || { vm_err "$d.img: $left canary lines survived"; exit 1; }
+done
+[[ $(count "$VM_WORK/disks/usb.img") -gt 0 ]] || { vm_err "the boot stick was written"; exit 1; }
+vm_log "3 internal disks wiped and verified, canaries gone; the stick untouched"
