@@ -7,7 +7,9 @@
 use std::path::Path;
 
 use atelier_device::{BootEvidence, DeviceKind, HolderKind, Refusal};
-use atelier_record::{MediaKind, Outcome, PassPattern, Transport, VerificationMode};
+use atelier_record::{
+    MediaKind, Outcome, PassPattern, Transport, VerificationMode, VerificationResult,
+};
 
 /// The operator's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +61,15 @@ pub fn bytes(lang: Lang, n: u64) -> String {
     } else {
         format!("{value:.1} {}", units[unit])
     };
+    match lang {
+        Lang::Fr => text.replace('.', ","),
+        Lang::En => text,
+    }
+}
+
+/// A number with one decimal, with the language's decimal separator.
+pub fn decimal(lang: Lang, value: f64) -> String {
+    let text = format!("{value:.1}");
     match lang {
         Lang::Fr => text.replace('.', ","),
         Lang::En => text,
@@ -280,6 +291,94 @@ pub enum Msg<'a> {
     },
     /// `records export` without a format.
     ExportNeedsFormat,
+    /// An unknown `--method` / `--pattern`.
+    UnknownMethod {
+        /// What was given.
+        name: &'a str,
+        /// The valid names.
+        choices: String,
+    },
+    /// `--request-mib` out of range.
+    RequestSizeRange,
+    /// A named path is not a block device.
+    NotABlockDevice,
+    /// A named device is not in sysfs.
+    NotInSysfs,
+    /// A device number no disk has.
+    UnknownDeviceNumber(String),
+    /// The OS random source failed.
+    NoRandomSource(String),
+    /// A verification verdict.
+    VerifyResult(VerificationResult),
+    /// A short label of `records show`.
+    Label(Label),
+}
+
+/// Short labels of the record view (`atelier records show`).
+#[derive(Debug, Clone, Copy)]
+pub enum Label {
+    /// "Record".
+    Record,
+    /// "created".
+    Created,
+    /// "bench".
+    Bench,
+    /// "Wipe of".
+    WipeOf,
+    /// "model / serial / WWN".
+    ModelSerialWwn,
+    /// "size".
+    Size,
+    /// "bytes".
+    Bytes,
+    /// "sectors".
+    Sectors,
+    /// "verification".
+    Verification,
+    /// "sector(s) differ".
+    SectorsDiffer,
+    /// "first differing LBA".
+    FirstDifferingLba,
+    /// "start → end".
+    StartEnd,
+    /// "write".
+    Write,
+    /// "checkpoint".
+    Checkpoint,
+    /// "pass".
+    Pass,
+    /// "resumed".
+    Resumed,
+    /// "error".
+    Error,
+    /// "detail".
+    Detail,
+}
+
+impl Label {
+    fn text(self, lang: Lang) -> &'static str {
+        let (fr, en) = match self {
+            Label::Record => ("Fiche", "Record"),
+            Label::Created => ("créée le", "created"),
+            Label::Bench => ("banc", "bench"),
+            Label::WipeOf => ("Effacement de", "Wipe of"),
+            Label::ModelSerialWwn => ("modèle / série / WWN", "model / serial / WWN"),
+            Label::Size => ("taille", "size"),
+            Label::Bytes => ("octets", "bytes"),
+            Label::Sectors => ("secteurs", "sectors"),
+            Label::Verification => ("vérification", "verification"),
+            Label::SectorsDiffer => ("secteur(s) différent(s)", "sector(s) differ"),
+            Label::FirstDifferingLba => ("premier LBA différent", "first differing LBA"),
+            Label::StartEnd => ("début → fin", "start → end"),
+            Label::Write => ("écriture", "write"),
+            Label::Checkpoint => ("point de reprise", "checkpoint"),
+            Label::Pass => ("passe", "pass"),
+            Label::Resumed => ("reprise", "resumed"),
+            Label::Error => ("erreur", "error"),
+            Label::Detail => ("détail", "detail"),
+        };
+        lang.pick(fr, en)
+    }
 }
 
 impl Msg<'_> {
@@ -582,6 +681,34 @@ impl Msg<'_> {
                 }
                 En => format!("several records start with \"{id}\": give more characters."),
             },
+            Msg::UnknownMethod { name, choices } => match lang {
+                Fr => format!(
+                    "méthode inconnue « {name} » : choisissez parmi {choices}, ou --pattern random|zero."
+                ),
+                En => format!(
+                    "unknown method \"{name}\": choose one of {choices}, or --pattern random|zero."
+                ),
+            },
+            Msg::RequestSizeRange => s(
+                "--request-mib doit être entre 1 et 64.",
+                "--request-mib must be between 1 and 64.",
+            ),
+            Msg::NotABlockDevice => s("pas un périphérique bloc", "not a block device"),
+            Msg::NotInSysfs => s("absent de /sys/class/block", "not in /sys/class/block"),
+            Msg::UnknownDeviceNumber(dev) => match lang {
+                Fr => format!("aucun disque n'a le numéro {dev}"),
+                En => format!("no disk has device number {dev}"),
+            },
+            Msg::NoRandomSource(cause) => match lang {
+                Fr => format!("la source d'aléa du système ne répond pas ({cause})"),
+                En => format!("the system's random source failed ({cause})"),
+            },
+            Msg::VerifyResult(r) => match r {
+                VerificationResult::Passed => s("réussie", "passed"),
+                VerificationResult::Failed => s("échouée", "failed"),
+                VerificationResult::NotRun => s("non faite", "not run"),
+            },
+            Msg::Label(label) => label.text(lang).to_string(),
             Msg::ExportNeedsFormat => s(
                 "précisez le format d'export : --json.",
                 "choose the export format: --json.",

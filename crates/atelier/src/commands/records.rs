@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::cli::RecordsCommand;
 use crate::context::Context;
 use crate::exit;
-use crate::i18n::{Lang, Msg, bytes, rate};
+use crate::i18n::{Label, Lang, Msg, bytes, decimal, rate};
 use crate::output;
 
 /// Runs `atelier records …`.
@@ -144,13 +144,13 @@ fn list(ctx: &Context, store: &Store, json: bool) -> u8 {
 }
 
 fn show(lang: Lang, store: &Store, record: &AssetRecord) {
-    let label = |fr: &str, en: &str| lang.pick(fr, en).to_string();
-    println!("{} {}", label("Fiche", "Record"), record.id);
+    let label = |l: Label| Msg::Label(l).text(lang);
+    println!("{} {}", label(Label::Record), record.id);
     println!(
         "  {} {}  ({} {} {})",
-        label("créée le", "created"),
+        label(Label::Created),
         record.created_at.to_rfc3339(),
-        label("banc", "bench"),
+        label(Label::Bench),
         record.bench.hostname,
         record.bench.tool.version
     );
@@ -159,24 +159,24 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
         println!();
         println!(
             "  {} {} — {}",
-            label("Effacement de", "Wipe of"),
+            label(Label::WipeOf),
             d.path,
             status(lang, store, e)
         );
         println!(
             "    {}: {} / {} / {}",
-            label("modèle / série / WWN", "model / serial / WWN"),
+            label(Label::ModelSerialWwn),
             d.model.as_deref().unwrap_or("-"),
             d.serial.as_deref().unwrap_or("-"),
             d.wwn.as_deref().unwrap_or("-")
         );
         println!(
             "    {}: {} ({} {}), {}: {} / {}",
-            label("taille", "size"),
+            label(Label::Size),
             bytes(lang, d.size_bytes),
             d.size_bytes,
-            label("octets", "bytes"),
-            label("secteurs", "sectors"),
+            label(Label::Bytes),
+            label(Label::Sectors),
             d.logical_sector_size,
             d.physical_sector_size
         );
@@ -193,29 +193,26 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
             passes.join(", ")
         );
         println!(
-            "    {}: {} — {:?}, {:.1} %, {} {}",
-            label("vérification", "verification"),
+            "    {}: {} — {}, {} %, {} {}",
+            label(Label::Verification),
             Msg::VerifyMode(e.verification.mode).text(lang),
-            e.verification.result,
-            e.verification.coverage_percent,
+            Msg::VerifyResult(e.verification.result).text(lang),
+            decimal(lang, e.verification.coverage_percent),
             e.verification.mismatched_sectors,
-            label("secteur(s) différent(s)", "sector(s) differ")
+            label(Label::SectorsDiffer)
         );
         if let Some(lba) = e.verification.first_mismatch_lba {
-            println!(
-                "    {}: {lba}",
-                label("premier LBA différent", "first differing LBA")
-            );
+            println!("    {}: {lba}", label(Label::FirstDifferingLba));
         }
         println!(
-            "    {}: {} → {}  ({:.1} s, {} {})",
-            label("début → fin", "start → end"),
+            "    {}: {} → {}  ({} s, {} {})",
+            label(Label::StartEnd),
             e.started_at.to_rfc3339(),
             e.ended_at
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_else(|| "-".into()),
-            e.duration_seconds,
-            label("écriture", "write"),
+            decimal(lang, e.duration_seconds),
+            label(Label::Write),
             e.write_throughput_bytes_per_second
                 .map(|r| rate(lang, r))
                 .unwrap_or_else(|| "-".into())
@@ -223,8 +220,8 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
         if let Some(cp) = &e.checkpoint {
             println!(
                 "    {}: {} {}, {}",
-                label("point de reprise", "checkpoint"),
-                label("passe", "pass"),
+                label(Label::Checkpoint),
+                label(Label::Pass),
                 cp.pass_index + 1,
                 bytes(lang, cp.bytes_done)
             );
@@ -232,9 +229,9 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
         for i in &e.interruptions {
             println!(
                 "    {}: {} ({} {}, {})",
-                label("reprise", "resumed"),
+                label(Label::Resumed),
                 i.resumed_at.to_rfc3339(),
-                label("passe", "pass"),
+                label(Label::Pass),
                 i.from.pass_index + 1,
                 bytes(lang, i.from.bytes_done)
             );
@@ -242,7 +239,7 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
         for err in &e.errors {
             println!(
                 "    {}: {:?} LBA {} +{} — {}",
-                label("erreur", "error"),
+                label(Label::Error),
                 err.operation,
                 err.first_lba,
                 err.sector_count,
@@ -250,7 +247,7 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
             );
         }
         if let Some(detail) = &e.outcome_detail {
-            println!("    {}: {detail}", label("détail", "detail"));
+            println!("    {}: {detail}", label(Label::Detail));
         }
     }
 }

@@ -41,12 +41,12 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
             Some(m) => m,
             None => {
                 let names: Vec<_> = Method::ALL.iter().map(|m| m.name()).collect();
-                eprintln!(
-                    "{}",
-                    lang.pick(
-                        format!("méthode inconnue « {name} » : choisissez parmi {}, ou --pattern random|zero.", names.join(", ")),
-                        format!("unknown method \"{name}\": choose one of {}, or --pattern random|zero.", names.join(", ")),
-                    )
+                output::error(
+                    lang,
+                    &Msg::UnknownMethod {
+                        name,
+                        choices: names.join(", "),
+                    },
                 );
                 return exit::USAGE;
             }
@@ -54,13 +54,7 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
         (None, None) => Method::OverwriteRandom,
     };
     if !(1..=64).contains(&args.request_mib) {
-        eprintln!(
-            "{}",
-            lang.pick(
-                "--request-mib doit être entre 1 et 64.",
-                "--request-mib must be between 1 and 64."
-            )
-        );
+        output::error(lang, &Msg::RequestSizeRange);
         return exit::USAGE;
     }
     if args.devices.is_empty() && !args.all_eligible {
@@ -126,7 +120,7 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
                     lang,
                     &Msg::PrepareFailed {
                         device: &s.device.name,
-                        cause: format!("no random source: {e}"),
+                        cause: Msg::NoRandomSource(e.to_string()).text(lang),
                     },
                 );
                 return exit::FAILED;
@@ -233,10 +227,7 @@ fn resolve<'a>(ctx: &Context, path: &Path, surveys: &'a [Survey]) -> Option<&'a 
         match std::fs::metadata(path) {
             Ok(m) if m.file_type().is_block_device() => DevNum::from_raw(m.rdev()),
             Ok(_) => {
-                return unknown(
-                    lang.pick("pas un périphérique bloc", "not a block device")
-                        .into(),
-                );
+                return unknown(Msg::NotABlockDevice.text(lang));
             }
             Err(e) => return unknown(e.to_string()),
         }
@@ -259,10 +250,7 @@ fn resolve<'a>(ctx: &Context, path: &Path, surveys: &'a [Survey]) -> Option<&'a 
                     .find(|p| p.name == name)
                     .map(|p| p.dev)?,
                 None => {
-                    return unknown(
-                        lang.pick("absent de /sys/class/block", "not in /sys/class/block")
-                            .into(),
-                    );
+                    return unknown(Msg::NotInSysfs.text(lang));
                 }
             },
         }
@@ -283,7 +271,7 @@ fn resolve<'a>(ctx: &Context, path: &Path, surveys: &'a [Survey]) -> Option<&'a 
         );
         return None;
     }
-    unknown(format!("{} {dev}", lang.pick("périphérique", "device")))
+    unknown(Msg::UnknownDeviceNumber(dev.to_string()).text(lang))
 }
 
 fn show_plan(
