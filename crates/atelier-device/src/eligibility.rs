@@ -183,6 +183,14 @@ pub fn assess(
             }
         }
     }
+    // On the boot medium (e.g. the stick with its data partition mounted), "it is the boot
+    // medium" is the reason; "unmount it first" would be wrong advice.
+    if refusals
+        .iter()
+        .any(|r| matches!(r, Refusal::BootMedium { .. }))
+    {
+        refusals.retain(|r| !matches!(r, Refusal::Mounted { .. }));
+    }
     if device.read_only {
         refusals.push(Refusal::ReadOnly);
     }

@@ -175,7 +175,8 @@ pub enum Technique {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PassPattern {
-    /// AES-128-CTR keystream from a key drawn from the OS for this pass.
+    /// A keystream (AES-128-CTR, or ChaCha20 on CPUs without AES instructions; see
+    /// `random_generator`) from a key drawn from the OS for this pass.
     Random,
     /// All bytes 0x00.
     Zero,
@@ -278,7 +279,7 @@ pub struct Interruption {
 pub struct IoErrorRange {
     /// The operation that failed.
     pub operation: IoOperation,
-    /// Pass index for writes (0-based); absent for reads and syncs.
+    /// Pass index for writes and syncs (0-based); absent for reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pass_index: Option<u32>,
     /// First logical sector of the range.

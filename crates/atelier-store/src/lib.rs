@@ -326,6 +326,7 @@ impl Store {
             .ok_or_else(|| StoreError::NoSuchRecord(record_id.clone()))?;
         let mut record = decode(&id, &body)?;
         update(&mut record);
+        record.updated_at = Utc::now();
         write_record(&tx, &record).map_err(|e| self.db_err(e))?;
         tx.execute(
             "UPDATE jobs SET state = ?2, checkpoint = ?3, updated_at = ?4 WHERE id = ?1",

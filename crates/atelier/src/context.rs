@@ -51,9 +51,25 @@ impl Context {
             .unwrap_or_else(|| PathBuf::from(FALLBACK_DATA_DIR))
     }
 
+    /// True when the store would live in RAM: the fallback directory on a live system (its
+    /// root is an overlay in memory), so records would be lost at shutdown.
+    fn store_is_volatile(&self, dir: &Path) -> bool {
+        self.data_dir.is_none()
+            && dir == Path::new(FALLBACK_DATA_DIR)
+            && Path::new("/run/live/medium").exists()
+    }
+
+    /// True when the store's database exists (read-only commands do not create one).
+    pub fn store_exists(&self) -> bool {
+        self.data_dir().join(atelier_store::DATABASE_FILE).exists()
+    }
+
     /// Opens the local store, or prints why not.
     pub fn open_store(&self) -> Option<Store> {
         let dir = self.data_dir();
+        if self.store_is_volatile(&dir) {
+            output::warning(self.lang, &Msg::VolatileStore { dir: &dir });
+        }
         match Store::open(&dir) {
             Ok(store) => Some(store),
             Err(e) => {

@@ -270,8 +270,48 @@ pub enum Msg<'a> {
         device: &'a str,
         /// Pass (1-based).
         pass: u32,
+        /// Number of passes.
+        count: u32,
         /// Bytes done in that pass.
         done: u64,
+    },
+    /// Resuming a job whose passes are all written: only the read-back is left.
+    ResumingVerify {
+        /// The device.
+        device: &'a str,
+    },
+    /// The store would be in RAM.
+    VolatileStore {
+        /// The directory.
+        dir: &'a Path,
+    },
+    /// `--include-removable` without `--all-eligible`.
+    IncludeRemovableNeedsAll,
+    /// Another atelier process is wiping the device.
+    AlreadyRunning {
+        /// The device.
+        device: &'a str,
+        /// Its process id.
+        pid: u32,
+    },
+    /// `--all-eligible` leaves removable media out.
+    RemovableLeftOut,
+    /// The device may be wiped; `--all-eligible` takes it only with `--include-removable`.
+    EligibleRemovable,
+    /// A journal row cannot be read.
+    JournalUnreadable,
+    /// The device disappeared before the first write.
+    DeviceGone,
+    /// The kernel refused the exclusive open.
+    DeviceBusy,
+    /// The device is not the planned one.
+    IdentityChanged {
+        /// Which property.
+        field: &'a str,
+        /// Planned value.
+        planned: &'a str,
+        /// Value now.
+        now: &'a str,
     },
     /// A stop was requested.
     Stopping,
@@ -587,7 +627,11 @@ impl Msg<'_> {
                 ),
             },
             Msg::ResultLine { device, outcome } => {
-                format!("{device} : {}", Msg::Outcome(*outcome).text(lang))
+                format!(
+                    "{device}{}{}",
+                    lang.pick(" : ", ": "),
+                    Msg::Outcome(*outcome).text(lang)
+                )
             }
             Msg::ResultDetail {
                 written,
@@ -647,14 +691,89 @@ impl Msg<'_> {
                 "aucun effacement interrompu à reprendre.",
                 "no interrupted wipe to resume.",
             ),
-            Msg::Resuming { device, pass, done } => match lang {
+            Msg::Resuming {
+                device,
+                pass,
+                count,
+                done,
+            } => match lang {
                 Fr => format!(
-                    "Reprise de {device} à la passe {pass}, après {} déjà écrits ; puis relecture complète.",
+                    "Reprise de {device} à la passe {pass}/{count}, après {} déjà écrits ; puis relecture complète.",
                     bytes(lang, *done)
                 ),
                 En => format!(
-                    "Resuming {device} at pass {pass}, after {} already written; then a full read-back.",
+                    "Resuming {device} at pass {pass}/{count}, after {} already written; then a full read-back.",
                     bytes(lang, *done)
+                ),
+            },
+            Msg::ResumingVerify { device } => match lang {
+                Fr => format!(
+                    "Reprise de {device} : toutes les passes sont écrites, reste la relecture complète."
+                ),
+                En => {
+                    format!("Resuming {device}: every pass is written, the full read-back is left.")
+                }
+            },
+            Msg::VolatileStore { dir } => match lang {
+                Fr => format!(
+                    "la partition de données de la clé (étiquette ATELIER-DATA) n'est pas montée : \
+                     les fiches iront dans {}, en mémoire vive, et seront perdues à l'arrêt. \
+                     Montez la partition, ou choisissez un dossier avec --data-dir.",
+                    dir.display()
+                ),
+                En => format!(
+                    "the stick's data partition (label ATELIER-DATA) is not mounted: records go \
+                     to {}, in RAM, and are lost at shutdown. Mount the partition, or choose a \
+                     folder with --data-dir.",
+                    dir.display()
+                ),
+            },
+            Msg::IncludeRemovableNeedsAll => s(
+                "--include-removable va avec --all-eligible (pour un disque nommé, il est inutile).",
+                "--include-removable goes with --all-eligible (a named disk needs no flag).",
+            ),
+            Msg::AlreadyRunning { device, pid } => match lang {
+                Fr => format!(
+                    "{device} est déjà en cours d'effacement par un autre atelier (processus {pid}). \
+                     Attendez la fin, ou arrêtez-le (Ctrl-C) puis « atelier wipe --resume »."
+                ),
+                En => format!(
+                    "{device} is already being wiped by another atelier (process {pid}). Wait for \
+                     it to end, or stop it (Ctrl-C) and run `atelier wipe --resume`."
+                ),
+            },
+            Msg::RemovableLeftOut => s(
+                "support amovible (USB, carte SD) : nommez-le, ou ajoutez --include-removable",
+                "removable medium (USB, SD card): name it, or add --include-removable",
+            ),
+            Msg::EligibleRemovable => s(
+                "peut être effacé (amovible : --all-eligible le prend avec --include-removable)",
+                "can be wiped (removable: --all-eligible takes it with --include-removable)",
+            ),
+            Msg::JournalUnreadable => s(
+                "son entrée du journal est illisible",
+                "its journal entry cannot be read",
+            ),
+            Msg::DeviceGone => s(
+                "le disque a disparu (débranché ?) ; rebranchez-le et relancez",
+                "the disk is gone (unplugged?); plug it back and run again",
+            ),
+            Msg::DeviceBusy => s(
+                "le système l'utilise (monté, ou ouvert par un autre programme) ; libérez-le et relancez",
+                "the system is using it (mounted, or open in another program); free it and run again",
+            ),
+            Msg::IdentityChanged {
+                field,
+                planned,
+                now,
+            } => match lang {
+                Fr => format!(
+                    "ce n'est plus le disque prévu ({field} : {planned} prévu, {now} maintenant) ; \
+                     refaites le plan avec « atelier devices »"
+                ),
+                En => format!(
+                    "it is no longer the planned disk ({field}: planned {planned}, now {now}); \
+                     plan again with `atelier devices`"
                 ),
             },
             Msg::Stopping => s(

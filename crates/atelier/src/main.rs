@@ -4,6 +4,14 @@
 //! stage crates (`atelier-device`, `atelier-wipe`, …) around the local store
 //! (`atelier-store`). All messages come from the catalogue in [`i18n`].
 
+/// Prints a line on standard output, ignoring a closed pipe (`atelier devices | head -1`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod commands;
 mod context;

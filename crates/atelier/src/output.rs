@@ -39,13 +39,14 @@ pub fn json_line(value: &Value) {
 pub struct Progress {
     multi: Option<MultiProgress>,
     json: bool,
+    lang: Lang,
 }
 
 impl Progress {
     /// Bars on standard error (hidden when it is not a terminal), or JSON events.
-    pub fn new(json: bool) -> Self {
+    pub fn new(json: bool, lang: Lang) -> Self {
         let multi = (!json).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        Self { multi, json }
+        Self { multi, json, lang }
     }
 
     /// A progress line for one device.
@@ -53,9 +54,10 @@ impl Progress {
         let bar = self.multi.as_ref().map(|m| {
             let bar = m.add(ProgressBar::new(0));
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{prefix:<10} {msg:<24} [{bar:30}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} ETA {eta}",
-                )
+                ProgressStyle::with_template(&format!(
+                    "{{prefix:<10}} {{msg:<24}} [{{bar:30}}] {{bytes:>10}}/{{total_bytes:<10}} {{binary_bytes_per_sec:>12}} {} {{eta}}",
+                    self.lang.pick("reste", "ETA")
+                ))
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
             );
@@ -140,10 +142,10 @@ impl DeviceProgress {
         }
     }
 
-    /// The device is done: the bar stays with its final message.
+    /// The device is done: the bar stays where it stopped, with its final message.
     pub fn finish(&self, message: &str) {
         if let Some(bar) = &self.bar {
-            bar.finish_with_message(message.to_string());
+            bar.abandon_with_message(message.to_string());
         }
     }
 }

@@ -157,6 +157,17 @@ fn usage_errors_say_what_to_do() {
 }
 
 #[test]
+fn include_removable_goes_with_all_eligible() {
+    let out = atelier(
+        "en",
+        "qemu-q35",
+        &["wipe", "/dev/sda", "--include-removable", "--plan-only"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("goes with --all-eligible"));
+}
+
+#[test]
 fn records_of_an_empty_store() {
     let out = atelier("en", "qemu-q35", &["records", "list", "--json"]);
     assert!(out.status.success());

@@ -443,11 +443,13 @@ fn a_device_swapped_after_the_plan_is_not_written() {
     let status = child.wait().unwrap();
     // Put the test's own file back so the LoopDevice cleans up what it made.
     reattach(&dev.path_str(), &dev.file().display().to_string());
-    assert_eq!(status.code(), Some(1));
+    // Nothing was written: a refusal (exit 3), and the record says so.
+    assert_eq!(status.code(), Some(3));
     let result = rest
         .iter()
         .find(|e| e["event"] == "result")
         .expect("a result");
+    assert_eq!(result["started"], false);
     assert_eq!(result["outcome"], "FAILED");
     let detail = result["entry"]["outcome_detail"].as_str().unwrap();
     assert!(detail.contains("nothing written"), "{detail}");
@@ -460,4 +462,92 @@ fn a_device_swapped_after_the_plan_is_not_written() {
         content.iter().all(|&b| b == 0),
         "the swapped-in disk was written"
     );
+}
+
+#[test]
+fn a_busy_device_is_not_resumed_but_stays_resumable() {
+    if !device_tier(&[]) {
+        return;
+    }
+    use std::os::unix::fs::OpenOptionsExt;
+    let data = tempfile::tempdir().unwrap();
+    let dev = LoopDevice::new(64 * MIB);
+    let id = kill_midway(data.path(), &dev, &["--method", "legacy-3pass"], |e| {
+        e["event"] == "phase" && e["pass_index"] == 1
+    });
+    // The plan of a resume writes nothing.
+    let before = dev.sha256();
+    let out = atelier(data.path())
+        .args(["wipe", "--resume", "--plan-only"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("at pass 2/3"), "{}", stderr(&out));
+    assert_eq!(dev.sha256(), before);
+
+    // Another program holds the device exclusively.
+    let holder = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_EXCL)
+        .open(dev.path())
+        .unwrap();
+    let (out, events) = resume(data.path());
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let result = events.iter().find(|e| e["event"] == "result").unwrap();
+    assert_eq!(result["started"], false);
+    assert_eq!(
+        export(data.path(), &id)["sanitization"][0]["outcome"],
+        "INTERRUPTED"
+    );
+    drop(holder);
+
+    let (out, _) = resume(data.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rec = export(data.path(), &id);
+    assert_eq!(rec["sanitization"][0]["outcome"], "PASSED");
+    assert_eq!(
+        rec["sanitization"][0]["interruptions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_ne!(rec["updated_at"], rec["created_at"]);
+}
+
+#[test]
+fn a_device_being_wiped_is_not_wiped_twice() {
+    if !device_tier(&[]) {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let dev = LoopDevice::new(16 * MIB);
+    let mut first = atelier(data.path())
+        .args([
+            "wipe",
+            "--json",
+            "--yes-i-understand-this-destroys-data",
+            "--pause-before-verify",
+        ])
+        .arg(dev.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = line_channel(first.stdout.take().unwrap());
+    while !lines
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap()
+        .contains("paused_before_verify")
+    {}
+    let second = scripted_wipe(data.path(), dev.path());
+    assert_eq!(second.status.code(), Some(3), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("already being wiped by another atelier"),
+        "{}",
+        stderr(&second)
+    );
+    send_line(first.stdin.as_mut().unwrap(), "");
+    assert!(first.wait().unwrap().success());
 }

@@ -52,6 +52,8 @@ pub fn status_lines(lang: Lang, s: &Survey) -> Vec<String> {
     if s.refusals.is_empty() {
         let msg = if s.whole_bench {
             Msg::Eligible
+        } else if atelier_device::is_whole_bench_candidate(&s.device, true) {
+            Msg::EligibleRemovable
         } else {
             Msg::EligibleWhenNamed
         };
@@ -82,7 +84,7 @@ pub fn device_line(lang: Lang, d: &BlockDevice) -> String {
 
 /// Runs `atelier devices`.
 pub fn run(ctx: &Context, args: &DevicesArgs) -> u8 {
-    let Some(surveys) = survey(ctx, true) else {
+    let Some(surveys) = survey(ctx, false) else {
         return exit::FAILED;
     };
     if args.json {
@@ -108,11 +110,11 @@ pub fn run(ctx: &Context, args: &DevicesArgs) -> u8 {
         output::json_line(&json!({ "devices": list }));
         return exit::OK;
     }
-    println!("{}", Msg::DevicesHeader.text(ctx.lang));
+    out!("{}", Msg::DevicesHeader.text(ctx.lang));
     for s in &surveys {
-        println!("{}", device_line(ctx.lang, &s.device));
+        out!("{}", device_line(ctx.lang, &s.device));
         for line in status_lines(ctx.lang, s) {
-            println!("           {line}");
+            out!("           {line}");
         }
     }
     exit::OK

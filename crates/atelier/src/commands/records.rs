@@ -12,6 +12,21 @@ use crate::output;
 
 /// Runs `atelier records …`.
 pub fn run(ctx: &Context, cmd: &RecordsCommand) -> u8 {
+    // Reading never creates a store: an empty or wrong data directory says so.
+    if !ctx.store_exists() {
+        let store_path = ctx.data_dir().join(atelier_store::DATABASE_FILE);
+        match cmd {
+            RecordsCommand::List { json: true } => {
+                output::json_line(&json!({ "records": [], "store": store_path }));
+            }
+            RecordsCommand::List { json: false } => output::say(ctx.lang, &Msg::NoRecords),
+            RecordsCommand::Show { id } | RecordsCommand::Export { id, .. } => {
+                output::error(ctx.lang, &Msg::RecordNotFound { id });
+                return exit::FAILED;
+            }
+        }
+        return exit::OK;
+    }
     let Some(store) = ctx.open_store() else {
         return exit::FAILED;
     };
@@ -31,7 +46,7 @@ pub fn run(ctx: &Context, cmd: &RecordsCommand) -> u8 {
             }
             match find(ctx, &store, id) {
                 Some(record) => {
-                    println!(
+                    out!(
                         "{}",
                         serde_json::to_string_pretty(&record).unwrap_or_default()
                     );
@@ -126,14 +141,14 @@ fn list(ctx: &Context, store: &Store, json: bool) -> u8 {
         output::say(ctx.lang, &Msg::NoRecords);
         return exit::OK;
     }
-    println!("{}", Msg::RecordsHeader.text(ctx.lang));
+    out!("{}", Msg::RecordsHeader.text(ctx.lang));
     for r in &records {
         let wipes: Vec<String> = r
             .sanitization
             .iter()
             .map(|e| format!("{} {}", e.device.name, status(ctx.lang, store, e)))
             .collect();
-        println!(
+        out!(
             "{}  {}  {}",
             r.id,
             r.created_at.format("%Y-%m-%d %H:%M:%S"),
@@ -145,8 +160,8 @@ fn list(ctx: &Context, store: &Store, json: bool) -> u8 {
 
 fn show(lang: Lang, store: &Store, record: &AssetRecord) {
     let label = |l: Label| Msg::Label(l).text(lang);
-    println!("{} {}", label(Label::Record), record.id);
-    println!(
+    out!("{} {}", label(Label::Record), record.id);
+    out!(
         "  {} {}  ({} {} {})",
         label(Label::Created),
         record.created_at.to_rfc3339(),
@@ -156,21 +171,21 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
     );
     for e in &record.sanitization {
         let d = &e.device;
-        println!();
-        println!(
+        out!();
+        out!(
             "  {} {} — {}",
             label(Label::WipeOf),
             d.path,
             status(lang, store, e)
         );
-        println!(
+        out!(
             "    {}: {} / {} / {}",
             label(Label::ModelSerialWwn),
             d.model.as_deref().unwrap_or("-"),
             d.serial.as_deref().unwrap_or("-"),
             d.wwn.as_deref().unwrap_or("-")
         );
-        println!(
+        out!(
             "    {}: {} ({} {}), {}: {} / {}",
             label(Label::Size),
             bytes(lang, d.size_bytes),
@@ -186,13 +201,13 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
             .iter()
             .map(|p| Msg::Pattern(*p).text(lang))
             .collect();
-        println!(
+        out!(
             "    NIST SP 800-88: {:?} — {} ({})",
             e.category,
             e.method.name,
             passes.join(", ")
         );
-        println!(
+        out!(
             "    {}: {} — {}, {} %, {} {}",
             label(Label::Verification),
             Msg::VerifyMode(e.verification.mode).text(lang),
@@ -202,9 +217,9 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
             label(Label::SectorsDiffer)
         );
         if let Some(lba) = e.verification.first_mismatch_lba {
-            println!("    {}: {lba}", label(Label::FirstDifferingLba));
+            out!("    {}: {lba}", label(Label::FirstDifferingLba));
         }
-        println!(
+        out!(
             "    {}: {} → {}  ({} s, {} {})",
             label(Label::StartEnd),
             e.started_at.to_rfc3339(),
@@ -218,7 +233,7 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
                 .unwrap_or_else(|| "-".into())
         );
         if let Some(cp) = &e.checkpoint {
-            println!(
+            out!(
                 "    {}: {} {}, {}",
                 label(Label::Checkpoint),
                 label(Label::Pass),
@@ -227,7 +242,7 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
             );
         }
         for i in &e.interruptions {
-            println!(
+            out!(
                 "    {}: {} ({} {}, {})",
                 label(Label::Resumed),
                 i.resumed_at.to_rfc3339(),
@@ -237,7 +252,7 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
             );
         }
         for err in &e.errors {
-            println!(
+            out!(
                 "    {}: {:?} LBA {} +{} — {}",
                 label(Label::Error),
                 err.operation,
@@ -247,7 +262,7 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
             );
         }
         if let Some(detail) = &e.outcome_detail {
-            println!("    {}: {detail}", label(Label::Detail));
+            out!("    {}: {detail}", label(Label::Detail));
         }
     }
 }

@@ -1,4 +1,9 @@
 //! `atelier wipe`: plan, confirm, overwrite and verify each device in parallel, record.
+//!
+//! Order of a new wipe: check the arguments, survey the devices and refuse what may not be
+//! wiped, check privileges and the store (and that no other `atelier` is wiping the same
+//! device), show the plan, ask for confirmation, journal every job, run, then print the results
+//! that the store has committed.
 
 use std::io::BufRead;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -7,14 +12,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use atelier_device::DevNum;
+use atelier_device::{BlockDevice, DevNum};
 use atelier_record::{
-    AssetRecord, Interruption, MediaKind, Outcome, SanitizationEntry, VerificationMode,
+    AssetRecord, DeviceIdentity, Interruption, MediaKind, Outcome, SanitizationEntry, Transport,
+    VerificationMode,
 };
 use atelier_store::{Job, JobState, ProcessOwner, Store};
 use atelier_wipe::{
-    EngineConfig, JobProgress, Method, Phase, WipeObserver, WipeParams, apply_checkpoint,
-    apply_session_end, open_planned, run_session,
+    EngineConfig, JobProgress, Method, Phase, PrepareError, WipeObserver, WipeParams,
+    apply_checkpoint, apply_session_end, find_planned, open_planned, run_session,
 };
 use chrono::Utc;
 use serde_json::json;
@@ -32,10 +38,14 @@ const JOB_KIND: &str = "wipe";
 
 /// Runs `atelier wipe`.
 pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
+    let lang = ctx.lang;
+    if args.include_removable && !args.all_eligible {
+        output::error(lang, &Msg::IncludeRemovableNeedsAll);
+        return exit::USAGE;
+    }
     if args.resume {
         return resume(ctx, args);
     }
-    let lang = ctx.lang;
     let method = match (&args.method, &args.pattern) {
         (Some(name), _) | (None, Some(name)) => match Method::from_name(name) {
             Some(m) => m,
@@ -73,24 +83,49 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
         return exit::REFUSED;
     };
     if targets.is_empty() {
-        output::error(lang, &Msg::NoTargets);
+        refuse(lang, args.json, &Msg::NoTargets);
         return exit::REFUSED;
     }
 
+    // Checks that need a real machine come before the plan: no alarming plan for a command
+    // that cannot run.
+    let store = if args.plan_only {
+        None
+    } else {
+        if !ctx.root.is_live() {
+            refuse(lang, args.json, &Msg::RootNotLive);
+            return exit::REFUSED;
+        }
+        if !ctx.require_root("wipe") {
+            return exit::FAILED;
+        }
+        let Some(store) = ctx.open_store() else {
+            return exit::FAILED;
+        };
+        warn_interrupted(ctx, &store);
+        for s in &targets {
+            if let Some(pid) = running_elsewhere(&store, &s.device.identity()) {
+                refuse(
+                    lang,
+                    args.json,
+                    &Msg::AlreadyRunning {
+                        device: &s.device.name,
+                        pid,
+                    },
+                );
+                return exit::REFUSED;
+            }
+        }
+        Some(store)
+    };
+
     show_plan(ctx, args.json, &targets, method, verification);
-    if args.plan_only {
+    let Some(store) = store else {
         if !args.json {
             output::say(lang, &Msg::PlanOnly);
         }
         return exit::OK;
-    }
-    if !ctx.root.is_live() {
-        output::error(lang, &Msg::RootNotLive);
-        return exit::REFUSED;
-    }
-    if !ctx.require_root("wipe") {
-        return exit::FAILED;
-    }
+    };
     let tokens: Vec<(String, String)> = targets
         .iter()
         .map(|s| {
@@ -103,14 +138,10 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
     if !args.yes_i_understand_this_destroys_data && !confirm(lang, &tokens) {
         return exit::REFUSED;
     }
-    let Some(store) = ctx.open_store() else {
-        return exit::FAILED;
-    };
-    warn_interrupted(ctx, &store);
 
     // Journal every job, with its keys, before the first write.
-    let mut record = AssetRecord::new(ctx.bench());
     let mut runs = Vec::new();
+    let mut records: Vec<(Option<String>, AssetRecord)> = Vec::new();
     for s in &targets {
         let params = match WipeParams::new(&s.device, method, verification, args.request_mib << 20)
         {
@@ -126,18 +157,34 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
                 return exit::FAILED;
             }
         };
+        let key = record_key(&s.device);
+        let index = match records.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                records.push((key, AssetRecord::new(ctx.bench())));
+                records.len() - 1
+            }
+        };
+        let record = &mut records[index].1;
         record.upsert_sanitization(params.initial_entry(tool_info()));
-        runs.push(JobRun {
-            params,
-            from: JobProgress::default(),
-            full_verify: false,
-        });
+        runs.push((
+            record.id,
+            JobRun {
+                params,
+                from: JobProgress::default(),
+                full_verify: false,
+                resumed: false,
+            },
+        ));
     }
-    for run in &runs {
+    for (record_id, run) in &runs {
+        let Some((_, record)) = records.iter().find(|(_, r)| r.id == *record_id) else {
+            continue;
+        };
         let job = Job {
             id: run.params.job_id,
             kind: JOB_KIND.into(),
-            record_id: record.id,
+            record_id: *record_id,
             target: run.params.device.name.clone(),
             state: JobState::Running,
             owner: ProcessOwner::current(),
@@ -145,7 +192,7 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
             checkpoint: serde_json::to_value(&run.from).unwrap_or_default(),
             updated_at: Utc::now(),
         };
-        if let Err(e) = store.start_job(&job, &record) {
+        if let Err(e) = store.start_job(&job, record) {
             output::error(
                 lang,
                 &Msg::StoreUnavailable {
@@ -156,6 +203,7 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
             return exit::FAILED;
         }
     }
+    let runs: Vec<JobRun> = runs.into_iter().map(|(_, run)| run).collect();
     run_jobs(ctx, &store, runs, args)
 }
 
@@ -164,24 +212,65 @@ struct JobRun {
     params: WipeParams,
     from: JobProgress,
     full_verify: bool,
+    resumed: bool,
+}
+
+/// Which record a device's wipe goes into: the machine's record (internal disks, and loop
+/// devices, which stand for them in tests and demos), or a record of its own for removable
+/// media — an SD card or a USB stick is an asset of its own.
+fn record_key(device: &BlockDevice) -> Option<String> {
+    let own_asset = device.transport == Transport::Usb
+        || (device.removable && device.transport != Transport::Loop);
+    own_asset.then(|| device.name.clone())
+}
+
+/// Prints a refusal: a line for people, and a JSON event with `--json`.
+fn refuse(lang: Lang, json: bool, msg: &Msg<'_>) {
+    output::error(lang, msg);
+    if json {
+        output::json_line(&json!({"event": "refused", "message": msg.text(lang)}));
+    }
 }
 
 /// The devices to wipe: the named ones (all must be eligible) or every eligible one.
 fn select<'a>(ctx: &Context, args: &WipeArgs, surveys: &'a [Survey]) -> Option<Vec<&'a Survey>> {
     let lang = ctx.lang;
+    let reasons_json = |s: &Survey| -> Vec<serde_json::Value> {
+        s.refusals
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("message".into(), Msg::Refused(r).text(lang).into());
+                }
+                v
+            })
+            .collect()
+    };
     if args.all_eligible {
         let mut chosen = Vec::new();
-        for s in surveys.iter().filter(|s| s.whole_bench) {
-            if s.refusals.is_empty() {
+        for s in surveys {
+            let removable_left_out = !s.whole_bench
+                && s.refusals.is_empty()
+                && atelier_device::is_whole_bench_candidate(&s.device, true);
+            if s.whole_bench && s.refusals.is_empty() {
                 chosen.push(s);
-            } else if !args.json {
+            } else if (s.whole_bench || removable_left_out) && args.json {
+                output::json_line(&json!({
+                    "event": "skipped", "device": s.device.name,
+                    "reasons": reasons_json(s), "removable": removable_left_out,
+                }));
+            } else if s.whole_bench || removable_left_out {
                 output::say(
                     lang,
                     &Msg::Skipped {
                         device: &s.device.name,
                     },
                 );
-                for line in status_lines(lang, s) {
+                if removable_left_out {
+                    eprintln!("    {}", Msg::RemovableLeftOut.text(lang));
+                }
+                for line in status_lines(lang, s).iter().filter(|_| !removable_left_out) {
                     eprintln!("    {line}");
                 }
             }
@@ -201,12 +290,27 @@ fn select<'a>(ctx: &Context, args: &WipeArgs, surveys: &'a [Survey]) -> Option<V
             for line in status_lines(lang, s) {
                 eprintln!("    {line}");
             }
+            if args.json {
+                output::json_line(&json!({
+                    "event": "refused", "device": shown, "reasons": reasons_json(s),
+                }));
+            }
             refused = true;
         } else if !chosen.iter().any(|c| c.device.name == s.device.name) {
             chosen.push(s);
         }
     }
     (!refused).then_some(chosen)
+}
+
+/// The kernel device number a path names (live system) — `None` with the reason printed.
+fn device_number(ctx: &Context, path: &Path) -> Result<DevNum, String> {
+    let lang = ctx.lang;
+    match std::fs::metadata(path) {
+        Ok(m) if m.file_type().is_block_device() => Ok(DevNum::from_raw(m.rdev())),
+        Ok(_) => Err(Msg::NotABlockDevice.text(lang)),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The surveyed whole device a path names; prints why when it names none.
@@ -224,12 +328,9 @@ fn resolve<'a>(ctx: &Context, path: &Path, surveys: &'a [Survey]) -> Option<&'a 
         None
     };
     let dev = if ctx.root.is_live() {
-        match std::fs::metadata(path) {
-            Ok(m) if m.file_type().is_block_device() => DevNum::from_raw(m.rdev()),
-            Ok(_) => {
-                return unknown(Msg::NotABlockDevice.text(lang));
-            }
-            Err(e) => return unknown(e.to_string()),
+        match device_number(ctx, path) {
+            Ok(dev) => dev,
+            Err(cause) => return unknown(cause),
         }
     } else {
         // A captured tree has no device nodes: match the name.
@@ -237,22 +338,18 @@ fn resolve<'a>(ctx: &Context, path: &Path, surveys: &'a [Survey]) -> Option<&'a 
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        match surveys.iter().find(|s| s.device.name == name) {
-            Some(s) => s.device.dev,
-            None => match surveys
-                .iter()
-                .find(|s| s.device.partitions.iter().any(|p| p.name == name))
-            {
-                Some(s) => s
-                    .device
-                    .partitions
-                    .iter()
-                    .find(|p| p.name == name)
-                    .map(|p| p.dev)?,
-                None => {
-                    return unknown(Msg::NotInSysfs.text(lang));
-                }
-            },
+        let whole = surveys
+            .iter()
+            .find(|s| s.device.name == name)
+            .map(|s| s.device.dev);
+        let part = surveys
+            .iter()
+            .flat_map(|s| &s.device.partitions)
+            .find(|p| p.name == name)
+            .map(|p| p.dev);
+        match whole.or(part) {
+            Some(dev) => dev,
+            None => return unknown(Msg::NotInSysfs.text(lang)),
         }
     };
     if let Some(s) = surveys.iter().find(|s| s.device.dev == dev) {
@@ -358,6 +455,27 @@ fn warn_interrupted(ctx: &Context, store: &Store) {
     }
 }
 
+/// The pid of another live `atelier` process wiping this device, if there is one.
+fn running_elsewhere(store: &Store, device: &DeviceIdentity) -> Option<u32> {
+    let jobs = store.running_jobs(JOB_KIND).ok()?;
+    jobs.into_iter()
+        .filter(|j| j.owner.is_alive() && j.owner.pid != std::process::id())
+        .find(|j| {
+            serde_json::from_value::<WipeParams>(j.params.clone())
+                .map(|p| same_device(&p.device, device))
+                .unwrap_or(j.target == device.name)
+        })
+        .map(|j| j.owner.pid)
+}
+
+fn same_device(a: &DeviceIdentity, b: &DeviceIdentity) -> bool {
+    match (&a.serial, &a.loop_backing_file) {
+        (Some(serial), _) => b.serial.as_ref() == Some(serial) && a.model == b.model,
+        (None, Some(file)) => b.loop_backing_file.as_ref() == Some(file),
+        (None, None) => a.name == b.name,
+    }
+}
+
 /// `atelier wipe --resume [DEVICES]`.
 fn resume(ctx: &Context, args: &WipeArgs) -> u8 {
     let lang = ctx.lang;
@@ -380,16 +498,40 @@ fn resume(ctx: &Context, args: &WipeArgs) -> u8 {
             return exit::FAILED;
         }
     };
-    let wanted: Vec<String> = args
-        .devices
-        .iter()
-        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .collect();
+    // Named devices are matched by identity: `sdb` may be `sdc` after a reboot.
+    let mut wanted: Vec<BlockDevice> = Vec::new();
+    if !args.devices.is_empty() {
+        let Ok(devices) = atelier_device::discover(&ctx.root) else {
+            output::error(
+                lang,
+                &Msg::NoSysfs {
+                    cause: "/sys/class/block".into(),
+                },
+            );
+            return exit::FAILED;
+        };
+        for path in &args.devices {
+            let found = device_number(ctx, path)
+                .ok()
+                .and_then(|dev| devices.iter().find(|d| d.dev == dev).cloned());
+            match found {
+                Some(d) => wanted.push(d),
+                None => {
+                    let shown = path.display().to_string();
+                    output::error(
+                        lang,
+                        &Msg::UnknownDevice {
+                            path: &shown,
+                            cause: Msg::NotInSysfs.text(lang),
+                        },
+                    );
+                    return exit::REFUSED;
+                }
+            }
+        }
+    }
     let mut runs = Vec::new();
     for job in jobs.into_iter().filter(|j| j.is_interrupted()) {
-        if !wanted.is_empty() && !wanted.contains(&job.target) {
-            continue;
-        }
         let (Ok(params), Ok(from)) = (
             serde_json::from_value::<WipeParams>(job.params.clone()),
             serde_json::from_value::<JobProgress>(job.checkpoint.clone()),
@@ -398,30 +540,59 @@ fn resume(ctx: &Context, args: &WipeArgs) -> u8 {
                 lang,
                 &Msg::PrepareFailed {
                     device: &job.target,
-                    cause: "journal entry unreadable".into(),
+                    cause: Msg::JournalUnreadable.text(lang),
                 },
             );
             continue;
         };
+        if !wanted.is_empty() && find_planned(&wanted, &params.device).is_none() {
+            continue;
+        }
         runs.push(JobRun {
             params,
             from,
             full_verify: true,
+            resumed: true,
         });
     }
     if runs.is_empty() {
         output::say(lang, &Msg::NothingToResume);
+        if args.json {
+            output::json_line(&json!({"event": "plan", "resume": true, "jobs": []}));
+        }
         return exit::OK;
     }
+    if args.json {
+        output::json_line(&json!({
+            "event": "plan",
+            "resume": true,
+            "jobs": runs.iter().map(|r| json!({
+                "device": r.params.device,
+                "method": r.params.method.name(),
+                "pass_index": r.from.pass_index,
+                "bytes_done": r.from.bytes_done,
+            })).collect::<Vec<_>>(),
+        }));
+    }
     for run in &runs {
-        output::say(
-            lang,
-            &Msg::Resuming {
-                device: &run.params.device.name,
+        let device = &run.params.device.name;
+        let msg = if run.from.pass_index as usize >= run.params.passes.len() {
+            Msg::ResumingVerify { device }
+        } else {
+            Msg::Resuming {
+                device,
                 pass: run.from.pass_index + 1,
+                count: run.params.passes.len() as u32,
                 done: run.from.bytes_done,
-            },
-        );
+            }
+        };
+        output::say(lang, &msg);
+    }
+    if args.plan_only {
+        if !args.json {
+            output::say(lang, &Msg::PlanOnly);
+        }
+        return exit::OK;
     }
     let tokens: Vec<(String, String)> = runs
         .iter()
@@ -436,37 +607,23 @@ fn resume(ctx: &Context, args: &WipeArgs) -> u8 {
     if !args.yes_i_understand_this_destroys_data && !confirm(lang, &tokens) {
         return exit::REFUSED;
     }
-    for run in &runs {
-        let checkpoint = serde_json::to_value(&run.from).unwrap_or_default();
-        let id = run.params.job_id;
-        let claimed = store
-            .claim_job(id, &ProcessOwner::current())
-            .and_then(|()| {
-                store.advance_job(id, JobState::Running, &checkpoint, |r| {
-                    if let Some(e) = r.sanitization_entry_mut(id) {
-                        if let Some(from) = e.checkpoint.clone() {
-                            e.interruptions.push(Interruption {
-                                resumed_at: Utc::now(),
-                                from,
-                            });
-                        }
-                        e.outcome = Outcome::Interrupted;
-                        e.outcome_detail = Some("resumed; not finished".into());
-                    }
-                })
-            });
-        if let Err(e) = claimed {
-            output::error(
-                lang,
-                &Msg::StoreUnavailable {
-                    dir: store.path(),
-                    cause: e.to_string(),
-                },
-            );
-            return exit::FAILED;
-        }
-    }
     run_jobs(ctx, &store, runs, args)
+}
+
+/// What became of one job in this process.
+enum RunResult {
+    /// The job ran; the record as committed.
+    Ran(AssetRecord),
+    /// The device could not be opened: nothing was written. For a new job the record says so
+    /// (FAILED, "nothing written"); a resumed job stays resumable.
+    NotStarted {
+        /// Why.
+        cause: String,
+        /// The record, when it was updated.
+        record: Option<AssetRecord>,
+    },
+    /// The store could not record the result: nothing may be claimed.
+    StoreFailed(String),
 }
 
 /// Runs the jobs, one thread per device, and prints the results once they are committed.
@@ -480,7 +637,7 @@ fn run_jobs(ctx: &Context, store: &Store, runs: Vec<JobRun>, args: &WipeArgs) ->
     ] {
         let _ = signal_hook::flag::register(signal, Arc::clone(&cancel));
     }
-    let progress = Progress::new(args.json);
+    let progress = Progress::new(args.json, lang);
     let pause = args.pause_before_verify.then(|| Mutex::new(()));
     let cfg = EngineConfig {
         checkpoint_interval: std::time::Duration::from_millis(args.checkpoint_interval_ms.max(10)),
@@ -488,7 +645,7 @@ fn run_jobs(ctx: &Context, store: &Store, runs: Vec<JobRun>, args: &WipeArgs) ->
     };
 
     let finished = AtomicBool::new(false);
-    let results: Vec<(String, Result<AssetRecord, String>)> = std::thread::scope(|scope| {
+    let results: Vec<RunResult> = std::thread::scope(|scope| {
         let (cancel_flag, finished_flag, progress_ref) = (&cancel, &finished, &progress);
         scope.spawn(move || {
             // Tells the operator a stop was heard: the workers stop at their next request.
@@ -509,28 +666,22 @@ fn run_jobs(ctx: &Context, store: &Store, runs: Vec<JobRun>, args: &WipeArgs) ->
                 let cfg = &cfg;
                 scope.spawn(move || {
                     let result = run_one(ctx, store, run, &bar, cfg, cancel, pause);
-                    let label = match &result {
-                        Ok(record) => record
+                    let outcome = match &result {
+                        RunResult::Ran(record) => record
                             .sanitization_entry(run.params.job_id)
-                            .map(|e| Msg::Outcome(e.outcome).text(lang))
-                            .unwrap_or_default(),
-                        Err(_) => Msg::Outcome(Outcome::Failed).text(lang),
+                            .map_or(Outcome::Failed, |e| e.outcome),
+                        _ => Outcome::Failed,
                     };
-                    bar.finish(&label);
-                    (run.params.device.name.clone(), result)
+                    bar.finish(&Msg::Outcome(outcome).text(lang));
+                    result
                 })
             })
             .collect();
         let results = handles
             .into_iter()
-            .zip(&runs)
-            .map(|(h, run)| {
-                h.join().unwrap_or_else(|_| {
-                    (
-                        run.params.device.name.clone(),
-                        Err("worker thread panicked".into()),
-                    )
-                })
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| RunResult::StoreFailed("worker thread panicked".into()))
             })
             .collect();
         finished.store(true, Ordering::Relaxed);
@@ -540,88 +691,104 @@ fn run_jobs(ctx: &Context, store: &Store, runs: Vec<JobRun>, args: &WipeArgs) ->
     report(ctx, store, &runs, &results, args.json)
 }
 
-fn report(
-    ctx: &Context,
-    store: &Store,
-    runs: &[JobRun],
-    results: &[(String, Result<AssetRecord, String>)],
-    json: bool,
-) -> u8 {
+fn report(ctx: &Context, store: &Store, runs: &[JobRun], results: &[RunResult], json: bool) -> u8 {
     let lang = ctx.lang;
-    let mut worst = exit::OK;
     let mut records: Vec<Uuid> = Vec::new();
-    let (mut passed, mut failed, mut interrupted) = (0, 0, 0);
-    for (run, (device, result)) in runs.iter().zip(results) {
-        let entry: Option<&SanitizationEntry> = result
-            .as_ref()
-            .ok()
-            .and_then(|r| r.sanitization_entry(run.params.job_id));
-        let outcome = entry.map_or(Outcome::Failed, |e| e.outcome);
-        match outcome {
-            Outcome::Passed => passed += 1,
-            Outcome::Failed => {
-                failed += 1;
-                if worst != exit::INTERRUPTED {
-                    worst = exit::FAILED;
-                }
-            }
-            Outcome::Interrupted => {
-                interrupted += 1;
-                worst = exit::INTERRUPTED;
-            }
-        }
-        if let Ok(record) = result
-            && !records.contains(&record.id)
+    let (mut passed, mut failed, mut interrupted, mut not_started) = (0, 0, 0, 0);
+    for (run, result) in runs.iter().zip(results) {
+        let device = &run.params.device.name;
+        let record = match result {
+            RunResult::Ran(r) => Some(r),
+            RunResult::NotStarted { record, .. } => record.as_ref(),
+            RunResult::StoreFailed(_) => None,
+        };
+        if let Some(r) = record
+            && !records.contains(&r.id)
         {
-            records.push(record.id);
+            records.push(r.id);
+        }
+        let entry: Option<&SanitizationEntry> =
+            record.and_then(|r| r.sanitization_entry(run.params.job_id));
+        let outcome = match result {
+            RunResult::Ran(_) => entry.map_or(Outcome::Failed, |e| e.outcome),
+            _ => Outcome::Failed,
+        };
+        match (result, outcome) {
+            (RunResult::NotStarted { .. }, _) => not_started += 1,
+            (_, Outcome::Passed) => passed += 1,
+            (_, Outcome::Failed) => failed += 1,
+            (_, Outcome::Interrupted) => interrupted += 1,
         }
         if json {
             output::json_line(&json!({
                 "event": "result",
                 "device": device,
                 "outcome": outcome,
-                "record_id": result.as_ref().ok().map(|r| r.id),
+                "started": !matches!(result, RunResult::NotStarted { .. }),
+                "record_id": record.map(|r| r.id),
                 "entry": entry,
-                "error": result.as_ref().err(),
+                "error": match result {
+                    RunResult::NotStarted { cause, .. } | RunResult::StoreFailed(cause) => Some(cause),
+                    RunResult::Ran(_) => None,
+                },
             }));
             continue;
         }
-        println!("{}", Msg::ResultLine { device, outcome }.text(lang));
-        match (entry, result) {
-            (Some(e), _) => {
-                println!(
+        match result {
+            RunResult::NotStarted { cause, .. } => {
+                output::error(
+                    lang,
+                    &Msg::PrepareFailed {
+                        device,
+                        cause: cause.clone(),
+                    },
+                );
+                continue;
+            }
+            RunResult::StoreFailed(cause) => {
+                output::error(
+                    lang,
+                    &Msg::StoreUnavailable {
+                        dir: store.path(),
+                        cause: cause.clone(),
+                    },
+                );
+                continue;
+            }
+            RunResult::Ran(_) => {}
+        }
+        out!("{}", Msg::ResultLine { device, outcome }.text(lang));
+        if let Some(e) = entry {
+            out!(
+                "{}",
+                Msg::ResultDetail {
+                    written: e.bytes_written,
+                    write_rate: e.write_throughput_bytes_per_second,
+                    checked: e.verification.bytes_checked,
+                    coverage: e.verification.coverage_percent,
+                    seconds: e.duration_seconds,
+                }
+                .text(lang)
+            );
+            if let Some(lba) = e.verification.first_mismatch_lba {
+                out!(
                     "{}",
-                    Msg::ResultDetail {
-                        written: e.bytes_written,
-                        write_rate: e.write_throughput_bytes_per_second,
-                        checked: e.verification.bytes_checked,
-                        coverage: e.verification.coverage_percent,
-                        seconds: e.duration_seconds,
+                    Msg::ResultMismatch {
+                        count: e.verification.mismatched_sectors,
+                        lba
                     }
                     .text(lang)
                 );
-                if let Some(lba) = e.verification.first_mismatch_lba {
-                    println!(
-                        "{}",
-                        Msg::ResultMismatch {
-                            count: e.verification.mismatched_sectors,
-                            lba
-                        }
-                        .text(lang)
-                    );
-                }
-                if e.outcome != Outcome::Passed
-                    && let Some(cause) = &e.outcome_detail
-                {
-                    println!("{}", Msg::ResultCause { cause }.text(lang));
-                }
             }
-            (None, Err(cause)) => println!("{}", Msg::ResultCause { cause }.text(lang)),
-            (None, Ok(_)) => {}
+            if e.outcome == Outcome::Failed
+                && let Some(cause) = &e.outcome_detail
+            {
+                out!("{}", Msg::ResultCause { cause }.text(lang));
+            }
         }
         match outcome {
-            Outcome::Interrupted => println!("{}", Msg::ResumeHint.text(lang)),
-            Outcome::Failed => println!("{}", Msg::FailedHint.text(lang)),
+            Outcome::Interrupted => out!("{}", Msg::ResumeHint.text(lang)),
+            Outcome::Failed => out!("{}", Msg::FailedHint.text(lang)),
             Outcome::Passed => {}
         }
     }
@@ -629,12 +796,13 @@ fn report(
         output::json_line(&json!({
             "event": "summary",
             "passed": passed, "failed": failed, "interrupted": interrupted,
+            "not_started": not_started,
             "record_ids": records,
             "store": store.path(),
         }));
     } else {
         for id in &records {
-            println!(
+            out!(
                 "{}",
                 Msg::RecordSaved {
                     id: &id.to_string(),
@@ -644,11 +812,22 @@ fn report(
             );
         }
     }
-    worst
+    if interrupted > 0 {
+        exit::INTERRUPTED
+    } else if failed > 0
+        || results
+            .iter()
+            .any(|r| matches!(r, RunResult::StoreFailed(_)))
+    {
+        exit::FAILED
+    } else if not_started > 0 {
+        exit::REFUSED
+    } else {
+        exit::OK
+    }
 }
 
-/// Runs one device's job to its end and commits the result. `Err` only when the store could
-/// not record the result (then nothing may be claimed).
+/// Runs one device's job to its end and commits the result.
 fn run_one(
     ctx: &Context,
     store: &Store,
@@ -657,71 +836,134 @@ fn run_one(
     cfg: &EngineConfig,
     cancel: &AtomicBool,
     pause: Option<&Mutex<()>>,
-) -> Result<AssetRecord, String> {
+) -> RunResult {
     let started = Instant::now();
     let id = run.params.job_id;
-    let end = match open_planned(&ctx.root, &run.params.device) {
-        Err(e) => {
-            // Nothing was written: say so in the record, and end the job.
-            let detail = format!("nothing written: {e}");
-            return store
-                .advance_job(
-                    id,
-                    JobState::Finished,
-                    &serde_json::to_value(&run.from).unwrap_or_default(),
-                    |r| {
-                        if let Some(entry) = r.sanitization_entry_mut(id) {
-                            entry.outcome = Outcome::Failed;
-                            entry.outcome_detail = Some(detail);
-                            entry.ended_at = Some(Utc::now());
-                        }
-                    },
-                )
-                .map_err(|e| e.to_string());
-        }
-        Ok((_device, direct)) => {
-            let observer = JobObserver {
-                store,
-                job_id: id,
-                bar,
-                lang: ctx.lang,
-                pause,
-                device: &run.params.device.name,
-            };
-            // Each job keeps the request size it was planned with (a resume included).
-            let cfg = EngineConfig {
-                request_size: run.params.request_size as usize,
-                ..cfg.clone()
-            };
-            run_session(
-                &direct,
-                &run.params,
-                run.from.clone(),
-                run.full_verify,
-                &cfg,
-                &observer,
-                cancel,
-            )
-        }
+    let from_value = serde_json::to_value(&run.from).unwrap_or_default();
+    let direct = match open_planned(&ctx.root, &run.params.device) {
+        Ok((_device, direct)) => direct,
+        Err(e) => return not_started(ctx.lang, store, run, &e),
     };
+    if run.resumed {
+        // This process owns the job from now on; the record notes the interruption.
+        let claimed = store
+            .claim_job(id, &ProcessOwner::current())
+            .and_then(|()| {
+                store.advance_job(id, JobState::Running, &from_value, |r| {
+                    if let Some(e) = r.sanitization_entry_mut(id) {
+                        if let Some(from) = e.checkpoint.clone() {
+                            e.interruptions.push(Interruption {
+                                resumed_at: Utc::now(),
+                                from,
+                            });
+                        }
+                        e.outcome = Outcome::Interrupted;
+                        e.outcome_detail = Some("resumed; not finished".into());
+                    }
+                })
+            });
+        if let Err(e) = claimed {
+            return RunResult::StoreFailed(e.to_string());
+        }
+    }
+    let observer = JobObserver {
+        store,
+        job_id: id,
+        bar,
+        lang: ctx.lang,
+        pause,
+        device: &run.params.device.name,
+    };
+    // Each job keeps the request size it was planned with (a resume included).
+    let cfg = EngineConfig {
+        request_size: run.params.request_size as usize,
+        ..cfg.clone()
+    };
+    let end = run_session(
+        &direct,
+        &run.params,
+        run.from.clone(),
+        run.full_verify,
+        &cfg,
+        &observer,
+        cancel,
+    );
     let state = if end.outcome == Outcome::Interrupted {
         JobState::Running
     } else {
         JobState::Finished
     };
     let seconds = started.elapsed().as_secs_f64();
-    store
-        .advance_job(
-            id,
-            state,
-            &serde_json::to_value(&end.progress).unwrap_or_default(),
-            |r| {
-                if let Some(entry) = r.sanitization_entry_mut(id) {
-                    apply_session_end(entry, &end, seconds);
-                }
-            },
-        )
-        .map_err(|e| e.to_string())
+    let progress = serde_json::to_value(&end.progress).unwrap_or_default();
+    match store.advance_job(id, state, &progress, |r| {
+        if let Some(entry) = r.sanitization_entry_mut(id) {
+            apply_session_end(entry, &end, seconds);
+        }
+    }) {
+        Ok(record) => RunResult::Ran(record),
+        Err(e) => RunResult::StoreFailed(e.to_string()),
+    }
+}
+
+/// The device could not be opened. A new job ends FAILED with "nothing written" in its
+/// record; a resumed job is left as it was, to be resumed once the device is free.
+fn not_started(lang: Lang, store: &Store, run: &JobRun, error: &PrepareError) -> RunResult {
+    let cause = prepare_cause(lang, error);
+    if run.resumed {
+        return RunResult::NotStarted {
+            cause,
+            record: None,
+        };
+    }
+    let id = run.params.job_id;
+    let detail = format!("nothing written: {error}");
+    let from = serde_json::to_value(&run.from).unwrap_or_default();
+    match store.advance_job(id, JobState::Finished, &from, |r| {
+        if let Some(entry) = r.sanitization_entry_mut(id) {
+            entry.outcome = Outcome::Failed;
+            entry.outcome_detail = Some(detail);
+            entry.ended_at = Some(Utc::now());
+            entry.checkpoint = None;
+        }
+    }) {
+        Ok(record) => RunResult::NotStarted {
+            cause,
+            record: Some(record),
+        },
+        Err(e) => RunResult::StoreFailed(e.to_string()),
+    }
+}
+
+/// Why a device could not be opened, in the operator's words.
+fn prepare_cause(lang: Lang, error: &PrepareError) -> String {
+    use atelier_device::OpenError;
+    match error {
+        PrepareError::Gone { .. } | PrepareError::Open(OpenError::Gone { .. }) => {
+            Msg::DeviceGone.text(lang)
+        }
+        PrepareError::Open(OpenError::Busy { .. }) => Msg::DeviceBusy.text(lang),
+        PrepareError::Open(OpenError::ReadOnly { .. }) => {
+            Msg::Refused(&atelier_device::Refusal::ReadOnly).text(lang)
+        }
+        PrepareError::IdentityChanged {
+            field,
+            planned,
+            now,
+            ..
+        }
+        | PrepareError::Open(OpenError::Changed {
+            what: field,
+            expected: planned,
+            found: now,
+            ..
+        }) => Msg::IdentityChanged {
+            field,
+            planned,
+            now,
+        }
+        .text(lang),
+        other => other.to_string(),
+    }
 }
 
 /// Connects a running session to the store, the progress bar and the test hook.
