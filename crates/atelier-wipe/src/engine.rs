@@ -1,17 +1,19 @@
 //! The overwrite and read-back pipelines.
 //!
-//! Writing: a generator thread fills aligned buffers with the pass content for their offsets
-//! while the writer thread writes the previous ones with `O_DIRECT` — several buffers are in
-//! flight, so generation overlaps the device's work instead of alternating with it.
-//! Reading back: a reader thread fills buffers from the device while the checker compares
-//! the previous ones with the regenerated content.
+//! Writing: a generator thread fills aligned buffers with the pass content for their offsets;
+//! `io_depth` writer threads write them with `O_DIRECT`, so several requests are in the
+//! device's queue at once and generation overlaps the writes instead of alternating with them;
+//! the coordinating thread collects completions, keeps the contiguous "done" point, syncs and
+//! checkpoints. Reading back: `io_depth` reader threads fill buffers while the checker compares
+//! the ones already read with the regenerated content.
 //!
 //! Errors are retried a bounded number of times, then narrowed down to the failing sectors,
 //! which are recorded in an error map; the pass goes on. A device that disappears stops the
 //! job at once.
 
+use std::collections::BTreeMap;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use atelier_device::{AlignedBuffer, DirectDevice};
@@ -26,7 +28,10 @@ use crate::sampling::SectorRange;
 pub struct EngineConfig {
     /// Bytes per write / read request (a multiple of 4096; at least 1 MiB is advised).
     pub request_size: usize,
-    /// Buffers in flight between the generator (or reader) and the writer (or checker).
+    /// Requests in the device's queue at once (writer or reader threads).
+    pub io_depth: usize,
+    /// Buffers shared by the generator (or readers) and the writers (or checker); at least
+    /// `io_depth + 1` are used.
     pub buffers: usize,
     /// How often the written data is synced and a checkpoint recorded.
     pub checkpoint_interval: Duration,
@@ -40,6 +45,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             request_size: 4 << 20,
+            io_depth: 2,
             buffers: 4,
             checkpoint_interval: Duration::from_secs(2),
             retries: 2,
@@ -99,6 +105,12 @@ impl ErrorMap {
             errno,
             message: error.to_string(),
         });
+    }
+
+    /// Sorts the ranges by first sector (several readers report out of order).
+    fn sort_by_lba(&mut self) {
+        self.ranges
+            .sort_by_key(|r| (r.first_lba, r.operation as u8));
     }
 
     /// Sectors in the map.
@@ -202,6 +214,17 @@ pub struct Pipeline<'a> {
     pub cancel: &'a AtomicBool,
 }
 
+/// A written request, back from a writer thread.
+struct Written {
+    offset: u64,
+    len: usize,
+    buf: AlignedBuffer,
+    /// Sectors that could not be written (LBA, error), or why the device cannot go on.
+    result: Result<Vec<(u64, io::Error)>, String>,
+    /// Not written because the pass was stopping.
+    skipped: bool,
+}
+
 /// Writes `content` over the device from `start` to the end. Returns the bytes written now,
 /// or why it stopped together with the offset up to which the pass is synced.
 pub fn write_pass(
@@ -220,9 +243,12 @@ pub fn write_pass(
     let size = dev.size_bytes();
     let sector = dev.logical_sector_size() as usize;
     let req = cfg.request_size as u64;
-    let (free_tx, free_rx) = bounded::<AlignedBuffer>(cfg.buffers);
-    let (full_tx, full_rx) = bounded::<(u64, usize, AlignedBuffer)>(cfg.buffers);
-    for _ in 0..cfg.buffers {
+    let depth = cfg.io_depth.max(1);
+    let buffers = cfg.buffers.max(depth + 1);
+    let (free_tx, free_rx) = bounded::<AlignedBuffer>(buffers);
+    let (full_tx, full_rx) = bounded::<(u64, usize, AlignedBuffer)>(buffers);
+    let (done_tx, done_rx) = bounded::<Written>(buffers);
+    for _ in 0..buffers {
         let mut buf = AlignedBuffer::zeroed(cfg.request_size);
         if content.is_constant() {
             content.fill(buf.as_mut_slice(), 0);
@@ -230,14 +256,20 @@ pub fn write_pass(
         // The channel has room for every buffer.
         let _ = free_tx.send(buf);
     }
+    let halt = AtomicBool::new(false);
+    // Sectors failed so far, shared by the writers so they stop as soon as the budget is spent
+    // (completions may wait in the queue before the coordinator counts them).
+    let failed_sectors = AtomicU64::new(errors.sectors());
 
     let mut synced = start;
     let mut done = start;
     let mut stop: Option<Stop> = None;
     std::thread::scope(|scope| {
+        let (halt, failed_sectors) = (&halt, &failed_sectors);
         scope.spawn(move || {
             let mut offset = start;
-            while offset < size && !cancel.load(Ordering::Relaxed) {
+            while offset < size && !cancel.load(Ordering::Relaxed) && !halt.load(Ordering::Relaxed)
+            {
                 let Ok(mut buf) = free_rx.recv() else { break };
                 let len = (size - offset).min(req) as usize;
                 if !content.is_constant() {
@@ -249,51 +281,89 @@ pub fn write_pass(
                 offset += len as u64;
             }
         });
-
-        let mut last_checkpoint = Instant::now();
-        for (offset, len, buf) in full_rx.iter() {
-            if cancel.load(Ordering::Relaxed) {
-                stop = Some(Stop::Cancelled);
-                break;
-            }
-            if let Err(reason) = write_request(
-                dev,
-                &buf.as_slice()[..len],
-                offset,
-                sector,
-                pass_index,
-                cfg,
-                errors,
-            ) {
-                stop = Some(Stop::Aborted(reason));
-                break;
-            }
-            done = offset + len as u64;
-            let _ = free_tx.send(buf);
-            observer.progress(done, size);
-            if last_checkpoint.elapsed() >= cfg.checkpoint_interval {
-                match sync_and_checkpoint(
-                    dev,
-                    synced,
-                    done,
-                    sector,
-                    Some(pass_index),
-                    errors,
-                    observer,
-                ) {
-                    Ok(()) => synced = done,
-                    Err(reason) => {
-                        stop = Some(Stop::Aborted(reason));
+        for _ in 0..depth {
+            let (full_rx, done_tx) = (full_rx.clone(), done_tx.clone());
+            scope.spawn(move || {
+                for (offset, len, buf) in full_rx.iter() {
+                    let skipped = halt.load(Ordering::Relaxed)
+                        || failed_sectors.load(Ordering::Relaxed) > cfg.max_error_sectors;
+                    let result = if skipped {
+                        Ok(Vec::new())
+                    } else {
+                        write_request(dev, &buf.as_slice()[..len], offset, sector, cfg)
+                    };
+                    if let Ok(failed) = &result {
+                        failed_sectors.fetch_add(failed.len() as u64, Ordering::Relaxed);
+                    }
+                    let written = Written {
+                        offset,
+                        len,
+                        buf,
+                        result,
+                        skipped,
+                    };
+                    if done_tx.send(written).is_err() {
                         break;
                     }
                 }
-                last_checkpoint = Instant::now();
+            });
+        }
+        drop((full_rx, done_tx));
+
+        // Requests complete out of order; `done` advances over the contiguous prefix only.
+        let mut completed: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut last_checkpoint = Instant::now();
+        for w in done_rx.iter() {
+            let _ = free_tx.send(w.buf);
+            if stop.is_some() || w.skipped {
+                continue;
+            }
+            match w.result {
+                Err(reason) => stop = Some(Stop::Aborted(reason)),
+                Ok(failed) => {
+                    for (lba, error) in &failed {
+                        errors.add(IoOperation::Write, Some(pass_index), *lba, 1, error);
+                    }
+                    if let Err(reason) = check_error_budget(errors, cfg) {
+                        stop = Some(Stop::Aborted(reason));
+                    }
+                }
+            }
+            if stop.is_none() {
+                completed.insert(w.offset, w.offset + w.len as u64);
+                while let Some(end) = completed.remove(&done) {
+                    done = end;
+                }
+                observer.progress(done, size);
+                if cancel.load(Ordering::Relaxed) {
+                    stop = Some(Stop::Cancelled);
+                } else if last_checkpoint.elapsed() >= cfg.checkpoint_interval {
+                    match sync_and_checkpoint(
+                        dev,
+                        synced,
+                        done,
+                        sector,
+                        Some(pass_index),
+                        errors,
+                        observer,
+                    ) {
+                        Ok(()) => synced = done,
+                        Err(reason) => stop = Some(Stop::Aborted(reason)),
+                    }
+                    last_checkpoint = Instant::now();
+                }
+            }
+            if stop.is_some() {
+                halt.store(true, Ordering::Relaxed);
             }
         }
-        // Unblocks the generator if it waits for a free buffer.
+        // Every writer has ended (the completion channel closed).
         drop(free_tx);
-        drop(full_rx);
     });
+    if stop.is_none() && done < size {
+        // The generator stopped early: a cancel between two requests.
+        stop = Some(Stop::Cancelled);
+    }
 
     // Whatever happened, make what was written durable and say how far it got.
     match sync_and_checkpoint(
@@ -310,8 +380,7 @@ pub fn write_pass(
         Err(_) => {}
     }
     match stop {
-        None if done == size => Ok(done - start),
-        None => Err((Stop::Cancelled, synced)),
+        None => Ok(done - start),
         Some(s) => Err((s, synced)),
     }
 }
@@ -343,19 +412,19 @@ fn sync_and_checkpoint(
 }
 
 /// Writes one request, retrying, then narrowing a persistent failure down to sectors.
+/// Returns the sectors that could not be written (LBA, error); `Err` when the device cannot
+/// go on.
 fn write_request(
     dev: &dyn BlockIo,
     data: &[u8],
     offset: u64,
     sector: usize,
-    pass_index: u32,
     cfg: &EngineConfig,
-    errors: &mut ErrorMap,
-) -> Result<(), String> {
+) -> Result<Vec<(u64, io::Error)>, String> {
     let mut attempt = 0;
     loop {
         match dev.write_all_at(data, offset) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(Vec::new()),
             Err(e) if is_fatal(&e) => return Err(fatal_message("write", offset, &e)),
             Err(_) if attempt < cfg.retries => attempt += 1,
             Err(_) => break,
@@ -366,16 +435,10 @@ fn write_request(
     })
     .map_err(|e| fatal_message("write", offset, &e))?;
     let first_lba = offset / sector as u64;
-    for (index, error) in &failed {
-        errors.add(
-            IoOperation::Write,
-            Some(pass_index),
-            first_lba + *index as u64,
-            1,
-            error,
-        );
-    }
-    check_error_budget(errors, cfg)
+    Ok(failed
+        .into_iter()
+        .map(|(index, error)| (first_lba + index as u64, error))
+        .collect())
 }
 
 /// After a request failed for good: tries each sector once and returns those that fail, with
@@ -457,79 +520,90 @@ pub fn read_back(
         })
         .collect();
     let total: u64 = requests.iter().map(|(_, len)| *len as u64).sum();
+    let depth = cfg.io_depth.max(1);
+    let buffers = cfg.buffers.max(depth + 1);
 
-    let (free_tx, free_rx) = bounded::<AlignedBuffer>(cfg.buffers);
+    let (free_tx, free_rx) = bounded::<AlignedBuffer>(buffers);
     let (full_tx, full_rx) =
-        bounded::<(u64, usize, AlignedBuffer, Result<Vec<usize>, String>)>(cfg.buffers);
-    for _ in 0..cfg.buffers {
+        bounded::<(u64, usize, AlignedBuffer, Result<Vec<usize>, String>)>(buffers);
+    for _ in 0..buffers {
         let _ = free_tx.send(AlignedBuffer::zeroed(cfg.request_size));
     }
+    let next = AtomicUsize::new(0);
+    let halt = AtomicBool::new(false);
     let mut result = ReadBack::default();
     let mut stop = None;
     let read_errors = std::sync::Mutex::new(ErrorMap::default());
     std::thread::scope(|scope| {
-        let read_errors = &read_errors;
-        let requests = &requests;
-        scope.spawn(move || {
-            for &(offset, len) in requests {
-                if cancel.load(Ordering::Relaxed) {
-                    break;
+        let (read_errors, requests, next, halt) = (&read_errors, &requests, &next, &halt);
+        for _ in 0..depth {
+            let (free_rx, full_tx) = (free_rx.clone(), full_tx.clone());
+            scope.spawn(move || {
+                while !cancel.load(Ordering::Relaxed) && !halt.load(Ordering::Relaxed) {
+                    let Ok(mut buf) = free_rx.recv() else { break };
+                    let Some(&(offset, len)) = requests.get(next.fetch_add(1, Ordering::Relaxed))
+                    else {
+                        break;
+                    };
+                    let outcome = read_request(
+                        dev,
+                        &mut buf.as_mut_slice()[..len],
+                        offset,
+                        sector,
+                        cfg,
+                        read_errors,
+                    );
+                    if full_tx.send((offset, len, buf, outcome)).is_err() {
+                        break;
+                    }
                 }
-                let Ok(mut buf) = free_rx.recv() else { break };
-                let outcome = read_request(
-                    dev,
-                    &mut buf.as_mut_slice()[..len],
-                    offset,
-                    sector,
-                    cfg,
-                    read_errors,
-                );
-                let fatal = outcome.is_err();
-                if full_tx.send((offset, len, buf, outcome)).is_err() || fatal {
-                    break;
-                }
-            }
-        });
-        let mut done = 0u64;
+            });
+        }
+        drop((free_rx, full_tx));
         for (offset, len, mut buf, outcome) in full_rx.iter() {
-            if cancel.load(Ordering::Relaxed) {
+            if stop.is_none() && cancel.load(Ordering::Relaxed) {
                 stop = Some(Stop::Cancelled);
-                break;
             }
-            let unreadable = match outcome {
-                Ok(unreadable) => unreadable,
-                Err(reason) => {
-                    stop = Some(Stop::Aborted(reason));
-                    break;
+            if stop.is_none() {
+                match outcome {
+                    Err(reason) => stop = Some(Stop::Aborted(reason)),
+                    Ok(unreadable) => {
+                        let mismatched = content.mismatched_sectors(
+                            &mut buf.as_mut_slice()[..len],
+                            offset,
+                            sector as usize,
+                        );
+                        for index in mismatched.into_iter().filter(|i| !unreadable.contains(i)) {
+                            let lba = offset / sector + index as u64;
+                            result.mismatched_sectors += 1;
+                            result.first_mismatch_lba =
+                                Some(result.first_mismatch_lba.map_or(lba, |f| f.min(lba)));
+                        }
+                        result.unreadable_sectors += unreadable.len() as u64;
+                        result.bytes_checked += len as u64;
+                        observer.progress(result.bytes_checked, total);
+                        let bad = read_errors.lock().map(|m| m.sectors()).unwrap_or(0)
+                            + result.mismatched_sectors;
+                        if bad > cfg.max_error_sectors {
+                            stop = Some(Stop::Aborted(format!(
+                                "{bad} sectors failed verification (limit {}): stopping",
+                                cfg.max_error_sectors
+                            )));
+                        }
+                    }
                 }
-            };
-            let mismatched =
-                content.mismatched_sectors(&mut buf.as_mut_slice()[..len], offset, sector as usize);
-            for index in mismatched.into_iter().filter(|i| !unreadable.contains(i)) {
-                let lba = offset / sector + index as u64;
-                result.mismatched_sectors += 1;
-                result.first_mismatch_lba =
-                    Some(result.first_mismatch_lba.map_or(lba, |f| f.min(lba)));
+                if stop.is_some() {
+                    halt.store(true, Ordering::Relaxed);
+                }
             }
-            result.unreadable_sectors += unreadable.len() as u64;
-            result.bytes_checked += len as u64;
-            done += len as u64;
+            // Always hand the buffer back: a reader may be waiting for one to see the halt.
             let _ = free_tx.send(buf);
-            observer.progress(done, total);
-            let bad =
-                read_errors.lock().map(|m| m.sectors()).unwrap_or(0) + result.mismatched_sectors;
-            if bad > cfg.max_error_sectors {
-                stop = Some(Stop::Aborted(format!(
-                    "{bad} sectors failed verification (limit {}): stopping",
-                    cfg.max_error_sectors
-                )));
-                break;
-            }
         }
         drop(free_tx);
-        drop(full_rx);
     });
-    let read_errors = read_errors.into_inner().unwrap_or_default();
+    let mut read_errors = read_errors.into_inner().unwrap_or_default();
+    // Readers finish out of order: record the unreadable ranges in device order.
+    read_errors.sort_by_lba();
     for r in read_errors.ranges() {
         errors.add(
             r.operation,
@@ -544,7 +618,7 @@ pub fn read_back(
     if let Some(s) = stop {
         return Err(s);
     }
-    if cancel.load(Ordering::Relaxed) {
+    if cancel.load(Ordering::Relaxed) || result.bytes_checked < total {
         return Err(Stop::Cancelled);
     }
     Ok(result)

@@ -91,6 +91,10 @@ pub struct WipeArgs {
     #[arg(long, value_name = "MIB", default_value_t = 4)]
     pub request_mib: u32,
 
+    /// Requests in the device's queue at once (1 to 16).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub io_depth: usize,
+
     /// Do not ask for confirmation (scripts, unattended profiles).
     #[arg(long)]
     pub yes_i_understand_this_destroys_data: bool,

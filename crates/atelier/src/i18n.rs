@@ -340,6 +340,8 @@ pub enum Msg<'a> {
     },
     /// `--request-mib` out of range.
     RequestSizeRange,
+    /// `--io-depth` out of range.
+    IoDepthRange,
     /// A named path is not a block device.
     NotABlockDevice,
     /// A named device is not in sysfs.
@@ -811,6 +813,10 @@ impl Msg<'_> {
             Msg::RequestSizeRange => s(
                 "--request-mib doit être entre 1 et 64.",
                 "--request-mib must be between 1 and 64.",
+            ),
+            Msg::IoDepthRange => s(
+                "--io-depth doit être entre 1 et 16.",
+                "--io-depth must be between 1 and 16.",
             ),
             Msg::NotABlockDevice => s("pas un périphérique bloc", "not a block device"),
             Msg::NotInSysfs => s("absent de /sys/class/block", "not in /sys/class/block"),

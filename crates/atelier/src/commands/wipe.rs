@@ -67,6 +67,10 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
         output::error(lang, &Msg::RequestSizeRange);
         return exit::USAGE;
     }
+    if !(1..=16).contains(&args.io_depth) {
+        output::error(lang, &Msg::IoDepthRange);
+        return exit::USAGE;
+    }
     if args.devices.is_empty() && !args.all_eligible {
         output::error(lang, &Msg::NoDeviceGiven);
         return exit::USAGE;
@@ -641,6 +645,8 @@ fn run_jobs(ctx: &Context, store: &Store, runs: Vec<JobRun>, args: &WipeArgs) ->
     let pause = args.pause_before_verify.then(|| Mutex::new(()));
     let cfg = EngineConfig {
         checkpoint_interval: std::time::Duration::from_millis(args.checkpoint_interval_ms.max(10)),
+        io_depth: args.io_depth.clamp(1, 16),
+        buffers: args.io_depth.clamp(1, 16) + 2,
         ..EngineConfig::default()
     };
 
