@@ -15,12 +15,13 @@ macro_rules! out {
 mod cli;
 mod commands;
 mod context;
+mod help_fr;
 mod i18n;
 mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
@@ -39,8 +40,26 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
+/// The `--lang` value given on the command line, before clap parses it (the help itself must
+/// be in that language).
+fn lang_argument() -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().enumerate().find_map(|(i, a)| {
+        a.strip_prefix("--lang=")
+            .map(str::to_string)
+            .or_else(|| (a == "--lang").then(|| args.get(i + 1).cloned()).flatten())
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut command = Cli::command();
+    if i18n::Lang::detect(lang_argument().as_deref()) == i18n::Lang::Fr {
+        command = help_fr::localize(command);
+    }
+    let cli = match command
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

@@ -1,0 +1,232 @@
+//! French help (`atelier --lang fr --help`). The English help is the doc comments of `cli.rs`;
+//! this table gives the same texts in French, keyed by command path and argument id. A test
+//! checks that every visible command and argument has its French text.
+
+use clap::{Arg, ArgAction, Command};
+
+/// `(command path, argument id or "" for the command itself, French text)`.
+const TEXTS: &[(&str, &str, &str)] = &[
+    (
+        "",
+        "",
+        "Atelier : le banc de reconditionnement — inventaire, effacement, installation, certificat.",
+    ),
+    (
+        "",
+        "lang",
+        "Langue des messages : fr ou en (par défaut : d'après LANG).",
+    ),
+    (
+        "",
+        "data_dir",
+        "Dossier du stockage local (par défaut : la partition de données de la clé, sinon /var/lib/atelier).",
+    ),
+    (
+        "devices",
+        "",
+        "Liste chaque disque avec son identité, et dit s'il peut être effacé (et sinon pourquoi).",
+    ),
+    ("devices", "json", "Affiche du JSON au lieu d'un tableau."),
+    (
+        "wipe",
+        "",
+        "Efface des disques (NIST SP 800-88 Clear : écrasement), vérifie et enregistre le résultat.",
+    ),
+    (
+        "wipe",
+        "devices",
+        "Disques à effacer (/dev/sdb, /dev/nvme0n1, /dev/loop3…).",
+    ),
+    (
+        "wipe",
+        "all_eligible",
+        "Efface chaque disque interne qui peut l'être (jamais la clé de démarrage ni un disque monté).",
+    ),
+    (
+        "wipe",
+        "include_removable",
+        "Avec --all-eligible, prend aussi les disques USB et amovibles.",
+    ),
+    (
+        "wipe",
+        "pattern",
+        "Motif d'un écrasement en une passe : random (par défaut) ou zero.",
+    ),
+    (
+        "wipe",
+        "method",
+        "Méthode nommée : overwrite-random, overwrite-zero, legacy-3pass.",
+    ),
+    (
+        "wipe",
+        "verify",
+        "Vérification après la dernière passe : full (tout relire, par défaut) ou sampled (échantillons NIST, ≥ 10 %).",
+    ),
+    (
+        "wipe",
+        "request_mib",
+        "Taille de chaque requête d'écriture et de lecture, en Mio (1 à 64).",
+    ),
+    (
+        "wipe",
+        "io_depth",
+        "Nombre de requêtes envoyées au disque en même temps (1 à 16).",
+    ),
+    (
+        "wipe",
+        "yes_i_understand_this_destroys_data",
+        "Ne pose pas de question (scripts, profils sans surveillance).",
+    ),
+    (
+        "wipe",
+        "plan_only",
+        "Affiche le plan et s'arrête : rien n'est écrit.",
+    ),
+    (
+        "wipe",
+        "resume",
+        "Reprend les effacements interrompus (tous, ou ceux des disques nommés), puis relit tout le disque.",
+    ),
+    (
+        "wipe",
+        "json",
+        "Progression et résultats lisibles par un programme (lignes JSON sur la sortie standard).",
+    ),
+    ("records", "", "Fiches du stockage local."),
+    (
+        "records list",
+        "",
+        "Liste les fiches, la plus récente en dernier.",
+    ),
+    ("records list", "json", "Affiche du JSON."),
+    (
+        "records show",
+        "",
+        "Affiche une fiche (identifiant, ses premiers caractères, ou « last »).",
+    ),
+    (
+        "records show",
+        "id",
+        "Identifiant de la fiche, son début, ou « last ».",
+    ),
+    ("records export", "", "Exporte une fiche."),
+    (
+        "records export",
+        "id",
+        "Identifiant de la fiche, son début, ou « last ».",
+    ),
+    (
+        "records export",
+        "json",
+        "En JSON (la forme d'échange de la fiche).",
+    ),
+];
+
+/// `cmd` with its help in French.
+pub fn localize(cmd: Command) -> Command {
+    localize_at(cmd, "")
+}
+
+fn localize_at(mut cmd: Command, path: &str) -> Command {
+    for (p, arg, text) in TEXTS {
+        if *p != path {
+            continue;
+        }
+        if arg.is_empty() {
+            cmd = cmd.about(*text);
+        } else {
+            cmd = cmd.mut_arg(*arg, |a| a.help(*text));
+        }
+    }
+    cmd = cmd
+        .disable_help_subcommand(true)
+        .subcommand_help_heading("Commandes")
+        .help_template("{about-with-newline}\nUtilisation : {usage}\n\n{all-args}{after-help}")
+        .disable_help_flag(true)
+        .arg(
+            Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(ArgAction::Help)
+                .help("Affiche cette aide"),
+        );
+    if path.is_empty() {
+        cmd = cmd.disable_version_flag(true).arg(
+            Arg::new("version")
+                .short('V')
+                .long("version")
+                .action(ArgAction::Version)
+                .help("Affiche la version"),
+        );
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        let sub_path = if path.is_empty() {
+            name.clone()
+        } else {
+            format!("{path} {name}")
+        };
+        cmd = cmd.mut_subcommand(&name, |sub| localize_at(sub, &sub_path));
+    }
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn visible(cmd: &Command, path: &str, out: &mut Vec<(String, String)>) {
+        out.push((path.to_string(), String::new()));
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if !a.is_hide_set() && id != "help" && id != "version" {
+                out.push((path.to_string(), id.to_string()));
+            }
+        }
+        for s in cmd.get_subcommands() {
+            let p = if path.is_empty() {
+                s.get_name().to_string()
+            } else {
+                format!("{path} {}", s.get_name())
+            };
+            visible(s, &p, out);
+        }
+    }
+
+    #[test]
+    fn every_visible_command_and_argument_has_a_french_text() {
+        let mut all = Vec::new();
+        visible(&crate::cli::Cli::command(), "", &mut all);
+        for (path, arg) in all {
+            // Global arguments are listed at the root only.
+            if !path.is_empty() && (arg == "lang" || arg == "data_dir") {
+                continue;
+            }
+            assert!(
+                TEXTS.iter().any(|(p, a, _)| *p == path && *a == arg),
+                "no French help for `{path}` {arg}"
+            );
+        }
+    }
+
+    #[test]
+    fn french_help_renders() {
+        let mut cmd = localize(crate::cli::Cli::command());
+        let help = cmd.render_help().to_string();
+        assert!(help.contains("Utilisation : "), "{help}");
+        assert!(help.contains("Efface des disques"), "{help}");
+        let wipe = cmd
+            .find_subcommand_mut("wipe")
+            .unwrap()
+            .render_help()
+            .to_string();
+        assert!(
+            wipe.contains("Reprend les effacements interrompus"),
+            "{wipe}"
+        );
+    }
+}
