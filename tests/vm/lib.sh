@@ -480,6 +480,15 @@ vm_run() {
 # Shared hardware profile and assertions
 # ---------------------------------------------------------------------------------------------
 
+# vm_atelier_bin — path of the atelier binary to put in the guest: $ATELIER_BIN when set,
+# else the workspace's debug build (built now if needed).
+vm_atelier_bin() {
+  if [[ -n ${ATELIER_BIN:-} ]]; then printf '%s\n' "$ATELIER_BIN"; return 0; fi
+  local repo; repo=$(cd "$ATELIER_VM_DIR/../.." && pwd)
+  (cd "$repo" && cargo build -q -p atelier) >&2 || return 1
+  printf '%s\n' "$repo/target/debug/atelier"
+}
+
 # vm_profile_thinkpad DIR — the reference bench machine used by smoke.sh and fixtures-capture.sh:
 # a Lenovo ThinkPad T440p SMBIOS identity, one NVMe (ATL-NVME-01), one SATA SSD (ATL-SATA-01),
 # one SATA HDD (ATL-HDD-01, one GPT partition) and one USB stick (ATL-USB-01, MBR with an ext4

@@ -208,20 +208,25 @@ impl LoopDevice {
 
     /// Reads the whole device with `O_DIRECT` (never from the page cache).
     pub fn read_all(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.read_chunks(|chunk| out.extend_from_slice(chunk));
+        out
+    }
+
+    /// Calls `each` with the device content, 1 MiB at a time, read with `O_DIRECT`.
+    fn read_chunks(&self, mut each: impl FnMut(&[u8])) {
         let dev = self.open_direct(false);
         let total = self.size() as usize;
         let chunk = 1 << 20;
-        let mut out = Vec::with_capacity(total);
         let mut buf = Aligned::new(chunk);
         let mut offset = 0usize;
         while offset < total {
             let len = (total - offset).min(chunk);
             dev.read_exact_at(&mut buf.as_mut()[..len], offset as u64)
                 .expect("direct read");
-            out.extend_from_slice(&buf.as_mut()[..len]);
+            each(&buf.as_mut()[..len]);
             offset += len;
         }
-        out
     }
 
     /// Overwrites `data.len()` bytes at `offset` directly (a multiple of the sector size).
@@ -236,19 +241,8 @@ impl LoopDevice {
 
     /// SHA-256 of the whole device content, read directly.
     pub fn sha256(&self) -> String {
-        let dev = self.open_direct(false);
-        let total = self.size() as usize;
-        let chunk = 1 << 20;
         let mut hasher = Sha256::new();
-        let mut buf = Aligned::new(chunk);
-        let mut offset = 0usize;
-        while offset < total {
-            let len = (total - offset).min(chunk);
-            dev.read_exact_at(&mut buf.as_mut()[..len], offset as u64)
-                .expect("direct read");
-            hasher.update(&buf.as_mut()[..len]);
-            offset += len;
-        }
+        self.read_chunks(|chunk| hasher.update(chunk));
         hasher
             .finalize()
             .iter()

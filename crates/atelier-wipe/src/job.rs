@@ -447,49 +447,34 @@ pub fn identity_difference(
     planned: &DeviceIdentity,
     now: &DeviceIdentity,
 ) -> Option<(&'static str, String, String)> {
-    let fields: [(&'static str, String, String); 8] = [
-        (
-            "serial",
-            format!("{:?}", planned.serial),
-            format!("{:?}", now.serial),
-        ),
-        (
-            "model",
-            format!("{:?}", planned.model),
-            format!("{:?}", now.model),
-        ),
-        (
-            "wwn",
-            format!("{:?}", planned.wwn),
-            format!("{:?}", now.wwn),
-        ),
-        (
-            "capacity",
-            planned.size_bytes.to_string(),
-            now.size_bytes.to_string(),
-        ),
-        (
-            "logical sector size",
-            planned.logical_sector_size.to_string(),
-            now.logical_sector_size.to_string(),
-        ),
-        (
-            "loop backing file",
-            format!("{:?}", planned.loop_backing_file),
-            format!("{:?}", now.loop_backing_file),
-        ),
-        (
-            "transport",
-            format!("{:?}", planned.transport),
-            format!("{:?}", now.transport),
-        ),
-        (
-            "firmware",
-            format!("{:?}", planned.firmware),
-            format!("{:?}", now.firmware),
-        ),
-    ];
-    fields.into_iter().find(|(_, a, b)| a != b)
+    fn differs<T: PartialEq + std::fmt::Debug>(
+        field: &'static str,
+        planned: &T,
+        now: &T,
+    ) -> Option<(&'static str, String, String)> {
+        (planned != now).then(|| (field, format!("{planned:?}"), format!("{now:?}")))
+    }
+    let (p, n) = (planned, now);
+    differs("serial", &p.serial, &n.serial)
+        .or_else(|| differs("model", &p.model, &n.model))
+        .or_else(|| differs("wwn", &p.wwn, &n.wwn))
+        .or_else(|| differs("capacity", &p.size_bytes, &n.size_bytes))
+        .or_else(|| {
+            differs(
+                "logical sector size",
+                &p.logical_sector_size,
+                &n.logical_sector_size,
+            )
+        })
+        .or_else(|| {
+            differs(
+                "loop backing file",
+                &p.loop_backing_file,
+                &n.loop_backing_file,
+            )
+        })
+        .or_else(|| differs("transport", &p.transport, &n.transport))
+        .or_else(|| differs("firmware", &p.firmware, &n.firmware))
 }
 
 /// Finds the planned device again among `devices`: by serial (names like `sdb` change between

@@ -163,6 +163,19 @@ fn params(size: u64, method: Method, verify: VerificationMode) -> WipeParams {
     }
 }
 
+/// A new job run to its end with the test configuration.
+fn fresh_run(disk: &FaultyDisk, p: &WipeParams) -> atelier_wipe::SessionEnd {
+    run_session(
+        disk,
+        p,
+        JobProgress::default(),
+        false,
+        &cfg(),
+        &Recorder::default(),
+        &AtomicBool::new(false),
+    )
+}
+
 fn cfg() -> EngineConfig {
     EngineConfig {
         request_size: 64 * 1024,
@@ -180,15 +193,7 @@ const SIZE: u64 = 4 << 20;
 fn a_clean_disk_passes() {
     let disk = FaultyDisk::new(SIZE);
     let p = params(SIZE, Method::OverwriteRandom, VerificationMode::Full);
-    let end = run_session(
-        &disk,
-        &p,
-        JobProgress::default(),
-        false,
-        &cfg(),
-        &Recorder::default(),
-        &AtomicBool::new(false),
-    );
+    let end = fresh_run(&disk, &p);
     assert_eq!(end.outcome, Outcome::Passed, "{:?}", end.detail);
     // No 512-byte sector kept the old filler.
     let data = disk.data.lock().unwrap();
@@ -201,15 +206,7 @@ fn transient_write_errors_are_retried_and_leave_no_trace() {
     let mut disk = FaultyDisk::new(SIZE);
     disk.transient_at = Some((1 << 20, AtomicUsize::new(2)));
     let p = params(SIZE, Method::OverwriteZero, VerificationMode::Full);
-    let end = run_session(
-        &disk,
-        &p,
-        JobProgress::default(),
-        false,
-        &cfg(),
-        &Recorder::default(),
-        &AtomicBool::new(false),
-    );
+    let end = fresh_run(&disk, &p);
     assert_eq!(end.outcome, Outcome::Passed, "{:?}", end.detail);
     assert!(end.progress.errors.is_empty());
 }
@@ -219,15 +216,7 @@ fn bad_sectors_are_mapped_and_fail_the_wipe() {
     let mut disk = FaultyDisk::new(SIZE);
     disk.bad_write = [100, 101, 102, 5000].into_iter().collect();
     let p = params(SIZE, Method::OverwriteRandom, VerificationMode::Full);
-    let end = run_session(
-        &disk,
-        &p,
-        JobProgress::default(),
-        false,
-        &cfg(),
-        &Recorder::default(),
-        &AtomicBool::new(false),
-    );
+    let end = fresh_run(&disk, &p);
     assert_eq!(end.outcome, Outcome::Failed);
     let writes: Vec<(u64, u64)> = end
         .progress
@@ -255,15 +244,7 @@ fn unreadable_sectors_fail_the_verification() {
     let mut disk = FaultyDisk::new(SIZE);
     disk.bad_read = [7000, 7001].into_iter().collect();
     let p = params(SIZE, Method::OverwriteZero, VerificationMode::Full);
-    let end = run_session(
-        &disk,
-        &p,
-        JobProgress::default(),
-        false,
-        &cfg(),
-        &Recorder::default(),
-        &AtomicBool::new(false),
-    );
+    let end = fresh_run(&disk, &p);
     assert_eq!(end.outcome, Outcome::Failed);
     let v = end.verification.unwrap();
     assert_eq!(v.unreadable_sectors, 2);
@@ -286,15 +267,7 @@ fn a_pulled_disk_stops_the_job_at_once() {
     let mut disk = FaultyDisk::new(SIZE);
     disk.gone_at = Some(2 << 20);
     let p = params(SIZE, Method::OverwriteRandom, VerificationMode::Full);
-    let end = run_session(
-        &disk,
-        &p,
-        JobProgress::default(),
-        false,
-        &cfg(),
-        &Recorder::default(),
-        &AtomicBool::new(false),
-    );
+    let end = fresh_run(&disk, &p);
     assert_eq!(end.outcome, Outcome::Failed);
     assert!(end.verification.is_none());
     assert!(
@@ -315,15 +288,7 @@ fn a_failed_cache_flush_fails_the_wipe() {
     let mut disk = FaultyDisk::new(SIZE);
     disk.sync_fails = true;
     let p = params(SIZE, Method::OverwriteZero, VerificationMode::Full);
-    let end = run_session(
-        &disk,
-        &p,
-        JobProgress::default(),
-        false,
-        &cfg(),
-        &Recorder::default(),
-        &AtomicBool::new(false),
-    );
+    let end = fresh_run(&disk, &p);
     assert_eq!(end.outcome, Outcome::Failed);
     assert!(
         end.progress

@@ -16,6 +16,17 @@ pub fn error(lang: Lang, msg: &Msg<'_>) {
     eprintln!("{}{sep}{}", Msg::Error.text(lang), msg.text(lang));
 }
 
+/// Prints "cannot use the local store" with its cause.
+pub fn store_error(lang: Lang, store: &atelier_store::Store, cause: &dyn std::fmt::Display) {
+    error(
+        lang,
+        &Msg::StoreUnavailable {
+            dir: store.path(),
+            cause: cause.to_string(),
+        },
+    );
+}
+
 /// Prints a warning line on standard error.
 pub fn warning(lang: Lang, msg: &Msg<'_>) {
     let sep = lang.pick(" : ", ": ");

@@ -2,7 +2,7 @@
 //! missing privilege or tool fails the test instead of skipping it).
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use atelier_testkit::{
@@ -11,24 +11,9 @@ use atelier_testkit::{
 };
 use serde_json::Value;
 
-const MIB: u64 = 1 << 20;
+mod common;
 
-fn atelier(data_dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_atelier"));
-    cmd.arg("--lang").arg("en").arg("--data-dir").arg(data_dir);
-    cmd
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-fn event<'a>(events: &'a [Value], name: &str) -> Vec<&'a Value> {
-    events.iter().filter(|e| e["event"] == name).collect()
-}
+use common::{MIB, atelier, event, export, json_lines};
 
 /// Runs a scripted wipe with JSON output and returns (exit code, events).
 fn wipe(data: &Path, dev: &LoopDevice, extra: &[&str]) -> (i32, Vec<Value>, String) {
@@ -51,17 +36,21 @@ fn result_entry(events: &[Value]) -> Value {
     results[0]["entry"].clone()
 }
 
-fn record(data: &Path, id: &str) -> Value {
-    let out = atelier(data)
-        .args(["records", "export", id, "--json"])
-        .output()
+/// Debian's nwipe checks that the device reads as zeros (the device is always named: nwipe
+/// never picks devices itself here). Returns its verdict and its log.
+fn nwipe_verify_zero(dev: &LoopDevice, log: &Path) -> (bool, String) {
+    let status = Command::new("nwipe")
+        .args(["--method=verify_zero", "--nogui", "--autonuke", "--nowait"])
+        .arg(format!("--logfile={}", log.display()))
+        .arg(dev.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    (
+        status.success(),
+        std::fs::read_to_string(log).unwrap_or_default(),
+    )
 }
 
 #[test]
@@ -74,19 +63,8 @@ fn zero_wipe_reads_back_as_zeros_and_nwipe_agrees() {
     dev.fill(4096, canary_block);
 
     // Negative control: nwipe's zero check fails on the canary-filled device.
-    let log = data.path().join("nwipe-before.log");
-    let status = Command::new("nwipe")
-        .args(["--method=verify_zero", "--nogui", "--autonuke", "--nowait"])
-        .arg(format!("--logfile={}", log.display()))
-        .arg(dev.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(
-        !status.success(),
-        "nwipe must reject a device full of canaries"
-    );
+    let (zeroed, _) = nwipe_verify_zero(&dev, &data.path().join("nwipe-before.log"));
+    assert!(!zeroed, "nwipe must reject a device full of canaries");
 
     let (code, events, stderr) = wipe(data.path(), &dev, &["--pattern", "zero"]);
     assert_eq!(code, 0, "{stderr}");
@@ -103,18 +81,9 @@ fn zero_wipe_reads_back_as_zeros_and_nwipe_agrees() {
     run("cmp", &["-n", &size, &dev.path_str(), "/dev/zero"]);
 
     // The peer tool agrees.
-    let log = data.path().join("nwipe-after.log");
-    let status = Command::new("nwipe")
-        .args(["--method=verify_zero", "--nogui", "--autonuke", "--nowait"])
-        .arg(format!("--logfile={}", log.display()))
-        .arg(dev.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(status.success(), "nwipe verify_zero failed:\n{text}");
-    assert!(text.contains("[SUCCESS]"), "{text}");
+    let (zeroed, log) = nwipe_verify_zero(&dev, &data.path().join("nwipe-after.log"));
+    assert!(zeroed, "nwipe verify_zero failed:\n{log}");
+    assert!(log.contains("[SUCCESS]"), "{log}");
 }
 
 #[test]
@@ -152,7 +121,7 @@ fn random_wipe_leaves_no_canary_and_no_zeros() {
         .as_str()
         .unwrap()
         .to_string();
-    let rec = record(data.path(), &id);
+    let rec = export(data.path(), &id);
     assert_eq!(rec["sanitization"][0]["outcome"], "PASSED");
     assert_eq!(rec["sanitization"][0]["device"]["name"], dev.name());
     assert_eq!(

@@ -10,17 +10,9 @@ use atelier_testkit::{
 };
 use serde_json::Value;
 
-const MIB: u64 = 1 << 20;
+mod common;
 
-fn atelier(data_dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_atelier"));
-    cmd.arg("--lang").arg("en").arg("--data-dir").arg(data_dir);
-    cmd
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{MIB, atelier, export, json_lines, records, stderr};
 
 fn scripted_wipe(data: &Path, dev: &Path) -> Output {
     atelier(data)
@@ -28,24 +20,6 @@ fn scripted_wipe(data: &Path, dev: &Path) -> Output {
         .arg(dev)
         .output()
         .unwrap()
-}
-
-fn records(data: &Path) -> Value {
-    let out = atelier(data)
-        .args(["records", "list", "--json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn export(data: &Path, id: &str) -> Value {
-    let out = atelier(data)
-        .args(["records", "export", id, "--json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]
@@ -241,10 +215,7 @@ fn resume(data: &Path) -> (Output, Vec<Value>) {
         ])
         .output()
         .unwrap();
-    let events = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let events = json_lines(&out);
     (out, events)
 }
 

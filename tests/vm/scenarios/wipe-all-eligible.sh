@@ -7,12 +7,7 @@
 # verify the three internal disks, leave the stick alone, and record it all; the host then scans
 # the disk images: no canary may survive on the internal disks, and the stick's must be intact.
 
-repo=$(cd "$ATELIER_VM_DIR/../.." && pwd)
-bin=${ATELIER_BIN:-$repo/target/debug/atelier}
-if [[ -z ${ATELIER_BIN:-} ]]; then
-  (cd "$repo" && cargo build -q -p atelier)
-fi
-vm_initramfs "$VM_WORK/initrd.cpio.gz" --bin "$bin"
+vm_initramfs "$VM_WORK/initrd.cpio.gz" --bin "$(vm_atelier_bin)"
 vm_profile_thinkpad "$VM_WORK/disks"
 
 # Canaries: 1 MiB blocks at the start, the middle and the end of each disk.

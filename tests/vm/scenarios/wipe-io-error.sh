@@ -4,12 +4,7 @@
 # wipe must write everything, then fail the verification naming that sector, exit 1, and record
 # FAILED with the unreadable range — never PASSED.
 
-repo=$(cd "$ATELIER_VM_DIR/../.." && pwd)
-bin=${ATELIER_BIN:-$repo/target/debug/atelier}
-if [[ -z ${ATELIER_BIN:-} ]]; then
-  (cd "$repo" && cargo build -q -p atelier)
-fi
-vm_initramfs "$VM_WORK/initrd.cpio.gz" --bin "$bin"
+vm_initramfs "$VM_WORK/initrd.cpio.gz" --bin "$(vm_atelier_bin)"
 vm_disk_image "$VM_WORK/bad.img" 32M
 cat >"$VM_WORK/blkdebug.cfg" <<'CFG'
 [inject-error]

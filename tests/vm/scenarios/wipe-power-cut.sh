@@ -8,12 +8,7 @@
 # continues from it and verifies the whole disk: PASSED, one interruption recorded, and no
 # canary left in the disk image.
 
-repo=$(cd "$ATELIER_VM_DIR/../.." && pwd)
-bin=${ATELIER_BIN:-$repo/target/debug/atelier}
-if [[ -z ${ATELIER_BIN:-} ]]; then
-  (cd "$repo" && cargo build -q -p atelier)
-fi
-vm_initramfs "$VM_WORK/initrd.cpio.gz" --bin "$bin"
+vm_initramfs "$VM_WORK/initrd.cpio.gz" --bin "$(vm_atelier_bin)"
 vm_disk_image "$VM_WORK/nvme.img" 512M
 vm_disk_image "$VM_WORK/data.img" 64M
 mkfs.ext4 -q -F -L ATELIER-DATA "$VM_WORK/data.img"

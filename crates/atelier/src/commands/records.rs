@@ -80,13 +80,7 @@ fn find(ctx: &Context, store: &Store, id: &str) -> Option<AssetRecord> {
             None
         }
         Err(e) => {
-            output::error(
-                ctx.lang,
-                &Msg::StoreUnavailable {
-                    dir: store.path(),
-                    cause: e.to_string(),
-                },
-            );
+            output::store_error(ctx.lang, store, &e);
             None
         }
     }
@@ -106,13 +100,7 @@ fn list(ctx: &Context, store: &Store, json: bool) -> u8 {
     let records = match store.records() {
         Ok(r) => r,
         Err(e) => {
-            output::error(
-                ctx.lang,
-                &Msg::StoreUnavailable {
-                    dir: store.path(),
-                    cause: e.to_string(),
-                },
-            );
+            output::store_error(ctx.lang, store, &e);
             return exit::FAILED;
         }
     };

@@ -197,13 +197,7 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
             updated_at: Utc::now(),
         };
         if let Err(e) = store.start_job(&job, record) {
-            output::error(
-                lang,
-                &Msg::StoreUnavailable {
-                    dir: store.path(),
-                    cause: e.to_string(),
-                },
-            );
+            output::store_error(lang, &store, &e);
             return exit::FAILED;
         }
     }
@@ -492,13 +486,7 @@ fn resume(ctx: &Context, args: &WipeArgs) -> u8 {
     let jobs = match store.running_jobs(JOB_KIND) {
         Ok(jobs) => jobs,
         Err(e) => {
-            output::error(
-                lang,
-                &Msg::StoreUnavailable {
-                    dir: store.path(),
-                    cause: e.to_string(),
-                },
-            );
+            output::store_error(lang, &store, &e);
             return exit::FAILED;
         }
     };
@@ -752,13 +740,7 @@ fn report(ctx: &Context, store: &Store, runs: &[JobRun], results: &[RunResult], 
                 continue;
             }
             RunResult::StoreFailed(cause) => {
-                output::error(
-                    lang,
-                    &Msg::StoreUnavailable {
-                        dir: store.path(),
-                        cause: cause.clone(),
-                    },
-                );
+                output::store_error(lang, store, cause);
                 continue;
             }
             RunResult::Ran(_) => {}
