@@ -121,10 +121,7 @@ pub fn assess(
             if !(by_number || by_source) {
                 continue;
             }
-            let refusal = if BOOT_MOUNT_POINTS
-                .iter()
-                .any(|p| mount.mount_point == PathBuf::from(p))
-            {
+            let refusal = if is_boot_mount(&mount.mount_point) {
                 Refusal::BootMedium {
                     evidence: BootEvidence::MountedAt {
                         partition: member.to_string(),
@@ -207,6 +204,16 @@ pub fn is_whole_bench_candidate(device: &BlockDevice, include_removable: bool) -
     device.kind == DeviceKind::Disk
         && device.transport != Transport::Loop
         && (include_removable || !(device.removable || device.transport == Transport::Usb))
+}
+
+/// True for the mount points of the medium the system runs from: `/`, `/boot…`, and
+/// everything live-boot mounts under `/run/live/` (the stick, the squashfs root on its loop).
+fn is_boot_mount(mount_point: &std::path::Path) -> bool {
+    BOOT_MOUNT_POINTS
+        .iter()
+        .any(|p| mount_point == std::path::Path::new(p))
+        || mount_point.starts_with("/run/live")
+        || mount_point.starts_with("/lib/live/mount")
 }
 
 fn holder_kind(root: &SystemRoot, holder: &str) -> HolderKind {

@@ -80,9 +80,17 @@ fn the_live_stick_and_its_loop_are_refused_and_internal_disks_are_not() {
             if partition == "sdc1" && mount_point.to_str() == Some("/run/live/medium"))),
         "{stick:?}"
     );
+    // The live system's root (squashfs on loop0, mounted under /run/live): the boot medium,
+    // not a disk to unmount.
     let lp = refusals("loop0");
     assert!(
-        lp.iter().any(|r| matches!(r, Refusal::Mounted { .. })),
+        lp.iter().any(|r| matches!(r,
+            Refusal::BootMedium { evidence: BootEvidence::MountedAt { mount_point, .. } }
+            if mount_point.to_str() == Some("/run/live/rootfs"))),
+        "{lp:?}"
+    );
+    assert!(
+        !lp.iter().any(|r| matches!(r, Refusal::Mounted { .. })),
         "{lp:?}"
     );
     assert!(lp.contains(&Refusal::ReadOnly), "{lp:?}");

@@ -442,39 +442,42 @@ pub enum PrepareError {
     Open(#[from] atelier_device::OpenError),
 }
 
-/// The first field in which two identities differ, with both values.
+/// The first field in which two identities differ, with both values as text (`-` for none).
 pub fn identity_difference(
     planned: &DeviceIdentity,
     now: &DeviceIdentity,
 ) -> Option<(&'static str, String, String)> {
-    fn differs<T: PartialEq + std::fmt::Debug>(
-        field: &'static str,
-        planned: &T,
-        now: &T,
-    ) -> Option<(&'static str, String, String)> {
-        (planned != now).then(|| (field, format!("{planned:?}"), format!("{now:?}")))
+    fn text(value: &Option<String>) -> String {
+        value.clone().unwrap_or_else(|| "-".into())
     }
     let (p, n) = (planned, now);
-    differs("serial", &p.serial, &n.serial)
-        .or_else(|| differs("model", &p.model, &n.model))
-        .or_else(|| differs("wwn", &p.wwn, &n.wwn))
-        .or_else(|| differs("capacity", &p.size_bytes, &n.size_bytes))
-        .or_else(|| {
-            differs(
-                "logical sector size",
-                &p.logical_sector_size,
-                &n.logical_sector_size,
-            )
-        })
-        .or_else(|| {
-            differs(
-                "loop backing file",
-                &p.loop_backing_file,
-                &n.loop_backing_file,
-            )
-        })
-        .or_else(|| differs("transport", &p.transport, &n.transport))
-        .or_else(|| differs("firmware", &p.firmware, &n.firmware))
+    let fields: [(&'static str, String, String); 8] = [
+        ("serial", text(&p.serial), text(&n.serial)),
+        ("model", text(&p.model), text(&n.model)),
+        ("wwn", text(&p.wwn), text(&n.wwn)),
+        (
+            "capacity",
+            p.size_bytes.to_string(),
+            n.size_bytes.to_string(),
+        ),
+        (
+            "logical sector size",
+            p.logical_sector_size.to_string(),
+            n.logical_sector_size.to_string(),
+        ),
+        (
+            "loop backing file",
+            text(&p.loop_backing_file),
+            text(&n.loop_backing_file),
+        ),
+        (
+            "transport",
+            format!("{:?}", p.transport),
+            format!("{:?}", n.transport),
+        ),
+        ("firmware", text(&p.firmware), text(&n.firmware)),
+    ];
+    fields.into_iter().find(|(_, a, b)| a != b)
 }
 
 /// Finds the planned device again among `devices`: by serial (names like `sdb` change between

@@ -72,7 +72,7 @@ pub struct WipeArgs {
     pub all_eligible: bool,
 
     /// With --all-eligible, also take USB and removable disks.
-    #[arg(long, requires = "all_eligible")]
+    #[arg(long)]
     pub include_removable: bool,
 
     /// Pattern of a one-pass overwrite: random (default) or zero.

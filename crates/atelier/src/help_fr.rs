@@ -135,7 +135,17 @@ fn localize_at(mut cmd: Command, path: &str) -> Command {
         if arg.is_empty() {
             cmd = cmd.about(*text);
         } else {
-            cmd = cmd.mut_arg(*arg, |a| a.help(*text));
+            // The French text names the values itself; clap would list them in English.
+            cmd = cmd.mut_arg(*arg, |a| {
+                let takes_values = a.get_value_parser().possible_values().is_some()
+                    && a.get_num_args().is_none_or(|n| n.takes_values());
+                let a = a.help(*text);
+                if takes_values && a.get_action().takes_values() {
+                    a.hide_possible_values(true)
+                } else {
+                    a
+                }
+            });
         }
     }
     cmd = cmd

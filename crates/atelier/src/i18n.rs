@@ -130,6 +130,8 @@ pub enum Msg<'a> {
     Outcome(Outcome),
     /// A job in progress (outcome INTERRUPTED but its process runs).
     InProgress,
+    /// A device that was not opened: nothing written.
+    NothingWritten,
     /// A named device does not exist.
     UnknownDevice {
         /// What the operator typed.
@@ -194,6 +196,8 @@ pub enum Msg<'a> {
     },
     /// No terminal to confirm on.
     NoTerminal,
+    /// The operator did not confirm (JSON refusal message).
+    NotConfirmed,
     /// A wipe needs the live system (not a captured tree).
     RootNotLive,
     /// A phase begins.
@@ -504,6 +508,7 @@ impl Msg<'_> {
                 Outcome::Interrupted => s("INTERROMPU", "INTERRUPTED"),
             },
             Msg::InProgress => s("EN COURS", "IN PROGRESS"),
+            Msg::NothingWritten => s("RIEN ÉCRIT", "NOTHING WRITTEN"),
             Msg::UnknownDevice { path, cause } => match lang {
                 Fr => format!(
                     "{path} n'est pas un disque connu ({cause}). Listez les disques avec « atelier devices »."
@@ -593,6 +598,10 @@ impl Msg<'_> {
                 "cannot ask for confirmation (no input). To run without a question, add \
                  --yes-i-understand-this-destroys-data.",
             ),
+            Msg::NotConfirmed => s(
+                "pas de confirmation : rien n'a été écrit.",
+                "not confirmed: nothing was written.",
+            ),
             Msg::RootNotLive => s(
                 "--root désigne une copie de /sys : on peut y planifier, pas y effacer. \
                  Ajoutez --plan-only.",
@@ -619,14 +628,8 @@ impl Msg<'_> {
                 }
             },
             Msg::PrepareFailed { device, cause } => match lang {
-                Fr => format!(
-                    "{device} n'a pas été effacé, rien n'a été écrit : {cause}. Vérifiez le disque \
-                     (« atelier devices ») et relancez."
-                ),
-                En => format!(
-                    "{device} was not wiped, nothing was written: {cause}. Check the disk \
-                     (`atelier devices`) and run again."
-                ),
+                Fr => format!("{device} n'a pas été effacé, rien n'a été écrit : {cause}."),
+                En => format!("{device} was not wiped, nothing was written: {cause}."),
             },
             Msg::ResultLine { device, outcome } => {
                 format!(
@@ -753,8 +756,8 @@ impl Msg<'_> {
                 "can be wiped (removable: --all-eligible takes it with --include-removable)",
             ),
             Msg::JournalUnreadable => s(
-                "son entrée du journal est illisible",
-                "its journal entry cannot be read",
+                "son entrée du journal est illisible ; effacez ce disque à nouveau (nouvel effacement)",
+                "its journal entry cannot be read; wipe this disk again (a new wipe)",
             ),
             Msg::DeviceGone => s(
                 "le disque a disparu (débranché ?) ; rebranchez-le et relancez",
@@ -825,8 +828,12 @@ impl Msg<'_> {
                 En => format!("no disk has device number {dev}"),
             },
             Msg::NoRandomSource(cause) => match lang {
-                Fr => format!("la source d'aléa du système ne répond pas ({cause})"),
-                En => format!("the system's random source failed ({cause})"),
+                Fr => format!(
+                    "la source d'aléa du système ne répond pas ({cause}) ; redémarrez la machine et relancez"
+                ),
+                En => format!(
+                    "the system's random source failed ({cause}); restart the machine and run again"
+                ),
             },
             Msg::VerifyResult(r) => match r {
                 VerificationResult::Passed => s("réussie", "passed"),
@@ -911,8 +918,8 @@ fn refusal(lang: Lang, r: &Refusal) -> String {
         }
         Refusal::ReadOnly => lang
             .pick(
-                "en lecture seule (verrou d'écriture de la carte SD ?)",
-                "read-only (SD card write-protect switch?)",
+                "en lecture seule (pour une carte SD : vérifiez son verrou d'écriture)",
+                "read-only (for an SD card: check its write-protect switch)",
             )
             .to_string(),
         Refusal::ZeroSize => lang

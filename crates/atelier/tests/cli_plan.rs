@@ -79,7 +79,19 @@ fn all_eligible_plans_the_internal_disks_only() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let plan = json(&out);
+    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The boot stick is named as left out, with its reason.
+    assert_eq!(events[0]["event"], "skipped");
+    assert_eq!(events[0]["device"], "sdc");
+    assert_eq!(events[0]["reasons"][0]["reason"], "boot_medium");
+    let plan = events
+        .iter()
+        .find(|e| e["event"] == "plan")
+        .unwrap()
+        .clone();
     let names: Vec<&str> = plan["devices"]
         .as_array()
         .unwrap()
@@ -174,5 +186,5 @@ fn records_of_an_empty_store() {
     assert_eq!(json(&out)["records"], serde_json::json!([]));
     let out = atelier("en", "qemu-q35", &["records", "show", "01234567"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("records list"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no record in the local store"));
 }

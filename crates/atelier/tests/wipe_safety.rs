@@ -294,9 +294,10 @@ fn kill_9_in_the_middle_of_a_pass_resumes_from_the_checkpoint() {
 
     let (out, events) = resume(data.path());
     assert!(out.status.success(), "{}", stderr(&out));
+    // Requests complete out of order: the first report may still be the checkpoint itself.
     let first_progress = events.iter().find(|e| e["event"] == "progress").unwrap();
     assert!(
-        first_progress["bytes_done"].as_u64().unwrap() > done,
+        first_progress["bytes_done"].as_u64().unwrap() >= done,
         "resumed from the start?"
     );
     let rec = export(data.path(), &id);

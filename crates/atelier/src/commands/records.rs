@@ -12,6 +12,10 @@ use crate::output;
 
 /// Runs `atelier records …`.
 pub fn run(ctx: &Context, cmd: &RecordsCommand) -> u8 {
+    if let RecordsCommand::Export { json: false, .. } = cmd {
+        output::error(ctx.lang, &Msg::ExportNeedsFormat);
+        return exit::USAGE;
+    }
     // Reading never creates a store: an empty or wrong data directory says so.
     if !ctx.store_exists() {
         let store_path = ctx.data_dir().join(atelier_store::DATABASE_FILE);
@@ -20,8 +24,8 @@ pub fn run(ctx: &Context, cmd: &RecordsCommand) -> u8 {
                 output::json_line(&json!({ "records": [], "store": store_path }));
             }
             RecordsCommand::List { json: false } => output::say(ctx.lang, &Msg::NoRecords),
-            RecordsCommand::Show { id } | RecordsCommand::Export { id, .. } => {
-                output::error(ctx.lang, &Msg::RecordNotFound { id });
+            RecordsCommand::Show { .. } | RecordsCommand::Export { .. } => {
+                output::error(ctx.lang, &Msg::NoRecords);
                 return exit::FAILED;
             }
         }

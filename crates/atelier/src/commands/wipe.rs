@@ -101,6 +101,7 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
             return exit::REFUSED;
         }
         if !ctx.require_root("wipe") {
+            refused_event(args.json, &Msg::NeedsRoot { command: "wipe" }.text(lang));
             return exit::FAILED;
         }
         let Some(store) = ctx.open_store() else {
@@ -140,6 +141,7 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
         })
         .collect();
     if !args.yes_i_understand_this_destroys_data && !confirm(lang, &tokens) {
+        refused_event(args.json, &Msg::NotConfirmed.text(lang));
         return exit::REFUSED;
     }
 
@@ -174,6 +176,7 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
         runs.push((
             record.id,
             JobRun {
+                name: s.device.name.clone(),
                 params,
                 from: JobProgress::default(),
                 full_verify: false,
@@ -211,6 +214,8 @@ struct JobRun {
     from: JobProgress,
     full_verify: bool,
     resumed: bool,
+    /// The device's kernel name now (a resumed disk may have been renamed since its plan).
+    name: String,
 }
 
 /// Which record a device's wipe goes into: the machine's record (internal disks, and loop
@@ -225,8 +230,13 @@ fn record_key(device: &BlockDevice) -> Option<String> {
 /// Prints a refusal: a line for people, and a JSON event with `--json`.
 fn refuse(lang: Lang, json: bool, msg: &Msg<'_>) {
     output::error(lang, msg);
+    refused_event(json, &msg.text(lang));
+}
+
+/// With `--json`: the `refused` event for a refusal already printed for people.
+fn refused_event(json: bool, message: &str) {
     if json {
-        output::json_line(&json!({"event": "refused", "message": msg.text(lang)}));
+        output::json_line(&json!({"event": "refused", "message": message}));
     }
 }
 
@@ -248,17 +258,18 @@ fn select<'a>(ctx: &Context, args: &WipeArgs, surveys: &'a [Survey]) -> Option<V
     if args.all_eligible {
         let mut chosen = Vec::new();
         for s in surveys {
-            let removable_left_out = !s.whole_bench
-                && s.refusals.is_empty()
-                && atelier_device::is_whole_bench_candidate(&s.device, true);
+            // Removable disks not taken are named too, with their reasons (the boot stick).
+            let removable =
+                !s.whole_bench && atelier_device::is_whole_bench_candidate(&s.device, true);
+            let removable_left_out = removable && s.refusals.is_empty();
             if s.whole_bench && s.refusals.is_empty() {
                 chosen.push(s);
-            } else if (s.whole_bench || removable_left_out) && args.json {
+            } else if (s.whole_bench || removable) && args.json {
                 output::json_line(&json!({
                     "event": "skipped", "device": s.device.name,
-                    "reasons": reasons_json(s), "removable": removable_left_out,
+                    "reasons": reasons_json(s), "removable": removable,
                 }));
-            } else if s.whole_bench || removable_left_out {
+            } else if s.whole_bench || removable {
                 output::say(
                     lang,
                     &Msg::Skipped {
@@ -280,6 +291,7 @@ fn select<'a>(ctx: &Context, args: &WipeArgs, surveys: &'a [Survey]) -> Option<V
     for path in &args.devices {
         let shown = path.display().to_string();
         let Some(s) = resolve(ctx, path, surveys) else {
+            refused_event(args.json, &Msg::TargetRefused { device: &shown }.text(lang));
             refused = true;
             continue;
         };
@@ -478,6 +490,13 @@ fn same_device(a: &DeviceIdentity, b: &DeviceIdentity) -> bool {
 fn resume(ctx: &Context, args: &WipeArgs) -> u8 {
     let lang = ctx.lang;
     if !ctx.require_root("wipe --resume") {
+        refused_event(
+            args.json,
+            &Msg::NeedsRoot {
+                command: "wipe --resume",
+            }
+            .text(lang),
+        );
         return exit::FAILED;
     }
     let Some(store) = ctx.open_store() else {
@@ -522,6 +541,8 @@ fn resume(ctx: &Context, args: &WipeArgs) -> u8 {
             }
         }
     }
+    // Where each planned disk is now (its name may have changed since the plan).
+    let current = atelier_device::discover(&ctx.root).unwrap_or_default();
     let mut runs = Vec::new();
     for job in jobs.into_iter().filter(|j| j.is_interrupted()) {
         let (Ok(params), Ok(from)) = (
@@ -540,11 +561,14 @@ fn resume(ctx: &Context, args: &WipeArgs) -> u8 {
         if !wanted.is_empty() && find_planned(&wanted, &params.device).is_none() {
             continue;
         }
+        let name = find_planned(&current, &params.device)
+            .map_or_else(|| params.device.name.clone(), |d| d.name.clone());
         runs.push(JobRun {
             params,
             from,
             full_verify: true,
             resumed: true,
+            name,
         });
     }
     if runs.is_empty() {
@@ -567,7 +591,7 @@ fn resume(ctx: &Context, args: &WipeArgs) -> u8 {
         }));
     }
     for run in &runs {
-        let device = &run.params.device.name;
+        let device = &run.name;
         let msg = if run.from.pass_index as usize >= run.params.passes.len() {
             Msg::ResumingVerify { device }
         } else {
@@ -589,11 +613,8 @@ fn resume(ctx: &Context, args: &WipeArgs) -> u8 {
     let tokens: Vec<(String, String)> = runs
         .iter()
         .map(|r| {
-            let d = &r.params.device;
-            (
-                d.name.clone(),
-                d.serial.clone().unwrap_or_else(|| d.name.clone()),
-            )
+            let token = r.params.device.serial.clone();
+            (r.name.clone(), token.unwrap_or_else(|| r.name.clone()))
         })
         .collect();
     if !args.yes_i_understand_this_destroys_data && !confirm(lang, &tokens) {
@@ -654,19 +675,22 @@ fn run_jobs(ctx: &Context, store: &Store, runs: Vec<JobRun>, args: &WipeArgs) ->
         let handles: Vec<_> = runs
             .iter()
             .map(|run| {
-                let bar = progress.device(&run.params.device.name);
+                let bar = progress.device(&run.name);
                 let cancel = &cancel;
                 let pause = pause.as_ref();
                 let cfg = &cfg;
                 scope.spawn(move || {
                     let result = run_one(ctx, store, run, &bar, cfg, cancel, pause);
-                    let outcome = match &result {
-                        RunResult::Ran(record) => record
-                            .sanitization_entry(run.params.job_id)
-                            .map_or(Outcome::Failed, |e| e.outcome),
-                        _ => Outcome::Failed,
+                    let label = match &result {
+                        RunResult::Ran(record) => Msg::Outcome(
+                            record
+                                .sanitization_entry(run.params.job_id)
+                                .map_or(Outcome::Failed, |e| e.outcome),
+                        ),
+                        RunResult::NotStarted { .. } => Msg::NothingWritten,
+                        RunResult::StoreFailed(_) => Msg::Outcome(Outcome::Failed),
                     };
-                    bar.finish(&Msg::Outcome(outcome).text(lang));
+                    bar.finish(&label.text(lang));
                     result
                 })
             })
@@ -690,7 +714,7 @@ fn report(ctx: &Context, store: &Store, runs: &[JobRun], results: &[RunResult], 
     let mut records: Vec<Uuid> = Vec::new();
     let (mut passed, mut failed, mut interrupted, mut not_started) = (0, 0, 0, 0);
     for (run, result) in runs.iter().zip(results) {
-        let device = &run.params.device.name;
+        let device = &run.name;
         let record = match result {
             RunResult::Ran(r) => Some(r),
             RunResult::NotStarted { record, .. } => record.as_ref(),
@@ -703,9 +727,11 @@ fn report(ctx: &Context, store: &Store, runs: &[JobRun], results: &[RunResult], 
         }
         let entry: Option<&SanitizationEntry> =
             record.and_then(|r| r.sanitization_entry(run.params.job_id));
+        // A resumed job that could not start stays interrupted (its record is unchanged).
         let outcome = match result {
             RunResult::Ran(_) => entry.map_or(Outcome::Failed, |e| e.outcome),
-            _ => Outcome::Failed,
+            RunResult::NotStarted { record: None, .. } => Outcome::Interrupted,
+            _ => entry.map_or(Outcome::Failed, |e| e.outcome),
         };
         match (result, outcome) {
             (RunResult::NotStarted { .. }, _) => not_started += 1,
@@ -828,8 +854,8 @@ fn run_one(
     let started = Instant::now();
     let id = run.params.job_id;
     let from_value = serde_json::to_value(&run.from).unwrap_or_default();
-    let direct = match open_planned(&ctx.root, &run.params.device) {
-        Ok((_device, direct)) => direct,
+    let (device, direct) = match open_planned(&ctx.root, &run.params.device) {
+        Ok(opened) => opened,
         Err(e) => return not_started(ctx.lang, store, run, &e),
     };
     if run.resumed {
@@ -847,6 +873,9 @@ fn run_one(
                         }
                         e.outcome = Outcome::Interrupted;
                         e.outcome_detail = Some("resumed; not finished".into());
+                        // Same disk (identity checked), maybe under another name now.
+                        e.device.name.clone_from(&device.name);
+                        e.device.path = device.dev_path().display().to_string();
                     }
                 })
             });
@@ -860,7 +889,7 @@ fn run_one(
         bar,
         lang: ctx.lang,
         pause,
-        device: &run.params.device.name,
+        device: &run.name,
     };
     // Each job keeps the request size it was planned with (a resume included).
     let cfg = EngineConfig {
