@@ -1,0 +1,1 @@
+//! EDID (VESA E-EDID 1.3 / 1.4) parsing.

@@ -1,0 +1,1 @@
+//! SMBIOS / DMI tables.
