@@ -133,31 +133,20 @@ impl PassContent {
     pub fn fill(&self, buf: &mut [u8], offset: u64) {
         match self {
             Self::Constant(byte) => buf.fill(*byte),
-            Self::Random { .. } => {
-                buf.fill(0);
-                self.xor_keystream(buf, offset);
-            }
+            Self::Random { cipher, key } => with_cipher(*cipher, key, offset, |c| {
+                // Keystream straight into the buffer (XOR with a block of zeros): no separate
+                // pass to zero the buffer first.
+                for piece in buf.chunks_mut(ZEROS.len()) {
+                    let _ = c.apply_keystream_b2b(&ZEROS[..piece.len()], piece);
+                }
+            }),
         }
     }
 
     /// XORs the keystream for `offset` into `buf` (random passes only).
     fn xor_keystream(&self, buf: &mut [u8], offset: u64) {
-        let Self::Random { cipher, key } = self else {
-            return;
-        };
-        match cipher {
-            StreamCipherKind::Aes128Ctr => {
-                let mut aes_key = [0u8; 16];
-                aes_key.copy_from_slice(&key.0[..16]);
-                let mut c = Aes128Ctr::new(&aes_key.into(), &[0u8; 16].into());
-                c.seek(offset);
-                c.apply_keystream(buf);
-            }
-            StreamCipherKind::ChaCha20 => {
-                let mut c = chacha20::ChaCha20Legacy::new(&key.0.into(), &[0u8; 8].into());
-                c.seek(offset);
-                c.apply_keystream(buf);
-            }
+        if let Self::Random { cipher, key } = self {
+            with_cipher(*cipher, key, offset, |c| c.apply_keystream(buf));
         }
     }
 
@@ -177,6 +166,47 @@ impl PassContent {
             .filter(|(_, chunk)| !all_bytes_are(chunk, expected))
             .map(|(i, _)| i)
             .collect()
+    }
+}
+
+/// Zeros the keystream is XOR-ed with when generating (64 KiB: fits in L2 beside the output).
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+
+/// Runs `f` with the pass cipher positioned at byte `offset`.
+fn with_cipher(
+    cipher: StreamCipherKind,
+    key: &StreamKey,
+    offset: u64,
+    f: impl FnOnce(&mut dyn StreamCipherDyn),
+) {
+    match cipher {
+        StreamCipherKind::Aes128Ctr => {
+            let mut aes_key = [0u8; 16];
+            aes_key.copy_from_slice(&key.0[..16]);
+            let mut c = Aes128Ctr::new(&aes_key.into(), &[0u8; 16].into());
+            c.seek(offset);
+            f(&mut c);
+        }
+        StreamCipherKind::ChaCha20 => {
+            let mut c = chacha20::ChaCha20Legacy::new(&key.0.into(), &[0u8; 8].into());
+            c.seek(offset);
+            f(&mut c);
+        }
+    }
+}
+
+/// The two keystream operations the patterns use, for either cipher.
+trait StreamCipherDyn {
+    fn apply_keystream(&mut self, buf: &mut [u8]);
+    fn apply_keystream_b2b(&mut self, input: &[u8], output: &mut [u8]) -> Result<(), ()>;
+}
+
+impl<C: StreamCipher> StreamCipherDyn for C {
+    fn apply_keystream(&mut self, buf: &mut [u8]) {
+        StreamCipher::apply_keystream(self, buf);
+    }
+    fn apply_keystream_b2b(&mut self, input: &[u8], output: &mut [u8]) -> Result<(), ()> {
+        StreamCipher::apply_keystream_b2b(self, input, output).map_err(|_| ())
     }
 }
 

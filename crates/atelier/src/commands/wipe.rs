@@ -659,17 +659,20 @@ fn run_jobs(ctx: &Context, store: &Store, runs: Vec<JobRun>, args: &WipeArgs) ->
         ..EngineConfig::default()
     };
 
-    let finished = AtomicBool::new(false);
+    // Closed when every worker has ended; the watcher then ends at once.
+    let (finished_tx, finished_rx) = std::sync::mpsc::channel::<()>();
     let results: Vec<RunResult> = std::thread::scope(|scope| {
-        let (cancel_flag, finished_flag, progress_ref) = (&cancel, &finished, &progress);
+        let (cancel_flag, progress_ref) = (&cancel, &progress);
         scope.spawn(move || {
             // Tells the operator a stop was heard: the workers stop at their next request.
-            while !finished_flag.load(Ordering::Relaxed) {
+            let tick = std::time::Duration::from_millis(100);
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                finished_rx.recv_timeout(tick)
+            {
                 if cancel_flag.load(Ordering::Relaxed) {
                     progress_ref.println(&Msg::Stopping.text(lang));
                     break;
                 }
-                std::thread::sleep(std::time::Duration::from_millis(100));
             }
         });
         let handles: Vec<_> = runs
@@ -702,7 +705,7 @@ fn run_jobs(ctx: &Context, store: &Store, runs: Vec<JobRun>, args: &WipeArgs) ->
                     .unwrap_or_else(|_| RunResult::StoreFailed("worker thread panicked".into()))
             })
             .collect();
-        finished.store(true, Ordering::Relaxed);
+        drop(finished_tx);
         results
     });
 
