@@ -8,4 +8,5 @@
 //! first; the `hardware` section of the record and the `atelier inventory` command follow.
 
 pub mod edid;
+pub mod smart;
 pub mod smbios;
