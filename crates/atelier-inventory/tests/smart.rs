@@ -1,7 +1,9 @@
-//! SMART: the parser and the verdict over real `smartctl -j` outputs (QEMU's emulated disks,
-//! this host's virtio disk, and published outputs of real drives: see
-//! `tests/fixtures/smart/README.md`), a mutation test over all of them, and smartctl runs
-//! (missing program, real smartctl on absent devices, a hanging process, concurrency).
+//! SMART: the parser and the verdict over the `smartctl -j` outputs captured for Atelier (QEMU's
+//! emulated disks and this host's virtio disk: see `tests/fixtures/smart/README.md`) and over
+//! small documents written here for the cases QEMU cannot show (failing, worn or damaged
+//! drives, packed raw values, SAS, RAID volumes, Windows), a mutation test over all of them, and
+//! smartctl runs (missing program, real smartctl on absent devices, a hanging process,
+//! concurrency).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,7 +13,7 @@ use atelier_inventory::smart::{
     self, DiskHealth, HealthReason, NvmeCriticalWarning, Protocol, Rotation, SmartError,
     SmartReport, Smartctl, SmartctlStatus, StatusFlag, UnknownReason,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smart")
@@ -38,9 +40,10 @@ fn load(name: &str) -> SmartReport {
     smart::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// What a fixture must parse to: identity, age, verdict.
+/// What a fixture or a document must parse to: identity, age, verdict.
 struct Expect {
-    file: &'static str,
+    /// The fixture's file name, or the document's description.
+    name: &'static str,
     protocol: Option<Protocol>,
     model: Option<&'static str>,
     serial: Option<&'static str>,
@@ -52,14 +55,13 @@ struct Expect {
 
 fn expectations() -> Vec<Expect> {
     use DiskHealth::*;
-    use HealthReason::*;
     let ata = Some(Protocol::Ata);
     let nvme = Some(Protocol::Nvme);
     let scsi = Some(Protocol::Scsi);
     vec![
         // This host's virtio disk: smartctl cannot tell what it is.
         Expect {
-            file: "host-virtio-vda.json",
+            name: "host-virtio-vda.json",
             protocol: None,
             model: None,
             serial: None,
@@ -69,7 +71,7 @@ fn expectations() -> Vec<Expect> {
             health: Unknown(UnknownReason::DeviceTypeNotDetected),
         },
         Expect {
-            file: "qemu-no-such-device.json",
+            name: "qemu-no-such-device.json",
             protocol: None,
             model: None,
             serial: None,
@@ -79,7 +81,7 @@ fn expectations() -> Vec<Expect> {
             health: Unknown(UnknownReason::DeviceOpenFailed),
         },
         Expect {
-            file: "qemu-nvme-a.json",
+            name: "qemu-nvme-a.json",
             protocol: nvme.clone(),
             model: Some("QEMU NVMe Ctrl"),
             serial: Some("ATL-NVME-01"),
@@ -89,7 +91,7 @@ fn expectations() -> Vec<Expect> {
             health: Good,
         },
         Expect {
-            file: "qemu-nvme-x.json",
+            name: "qemu-nvme-x.json",
             protocol: nvme.clone(),
             model: Some("QEMU NVMe Ctrl"),
             serial: Some("ATL-NVME-01"),
@@ -99,7 +101,7 @@ fn expectations() -> Vec<Expect> {
             health: Good,
         },
         Expect {
-            file: "qemu-sata-hdd-a.json",
+            name: "qemu-sata-hdd-a.json",
             protocol: ata.clone(),
             model: Some("WDC WD5000LPCX"),
             serial: Some("ATL-HDD-01"),
@@ -110,7 +112,7 @@ fn expectations() -> Vec<Expect> {
         },
         // `-x` asks for logs QEMU does not implement: bit 2, but the data is all there.
         Expect {
-            file: "qemu-sata-hdd-x.json",
+            name: "qemu-sata-hdd-x.json",
             protocol: ata.clone(),
             model: Some("WDC WD5000LPCX"),
             serial: Some("ATL-HDD-01"),
@@ -120,7 +122,7 @@ fn expectations() -> Vec<Expect> {
             health: Good,
         },
         Expect {
-            file: "qemu-sata-ssd-a.json",
+            name: "qemu-sata-ssd-a.json",
             protocol: ata.clone(),
             model: Some("Samsung SSD 860 EVO 250GB"),
             serial: Some("ATL-SATA-01"),
@@ -130,7 +132,7 @@ fn expectations() -> Vec<Expect> {
             health: Good,
         },
         Expect {
-            file: "qemu-sata-ssd-x.json",
+            name: "qemu-sata-ssd-x.json",
             protocol: ata.clone(),
             model: Some("Samsung SSD 860 EVO 250GB"),
             serial: Some("ATL-SATA-01"),
@@ -140,7 +142,7 @@ fn expectations() -> Vec<Expect> {
             health: Good,
         },
         Expect {
-            file: "qemu-usb-a.json",
+            name: "qemu-usb-a.json",
             protocol: None,
             model: None,
             serial: None,
@@ -150,7 +152,7 @@ fn expectations() -> Vec<Expect> {
             health: Unknown(UnknownReason::DeviceTypeNotDetected),
         },
         Expect {
-            file: "qemu-usb-x.json",
+            name: "qemu-usb-x.json",
             protocol: None,
             model: None,
             serial: None,
@@ -160,7 +162,7 @@ fn expectations() -> Vec<Expect> {
             health: Unknown(UnknownReason::DeviceTypeNotDetected),
         },
         Expect {
-            file: "qemu-usb-d-sat-a.json",
+            name: "qemu-usb-d-sat-a.json",
             protocol: ata.clone(),
             model: None,
             serial: None,
@@ -170,7 +172,7 @@ fn expectations() -> Vec<Expect> {
             health: Unknown(UnknownReason::DeviceOpenFailed),
         },
         Expect {
-            file: "qemu-usb-d-scsi-a.json",
+            name: "qemu-usb-d-scsi-a.json",
             protocol: scsi.clone(),
             model: Some("QEMU QEMU HARDDISK"),
             serial: Some("ATL-USB-01"),
@@ -180,7 +182,7 @@ fn expectations() -> Vec<Expect> {
             health: Unknown(UnknownReason::SmartUnsupported),
         },
         Expect {
-            file: "qemu-usb-d-scsi-x.json",
+            name: "qemu-usb-d-scsi-x.json",
             protocol: scsi.clone(),
             model: Some("QEMU QEMU HARDDISK"),
             serial: Some("ATL-USB-01"),
@@ -188,190 +190,30 @@ fn expectations() -> Vec<Expect> {
             passed: None,
             power_on_hours: None,
             health: Unknown(UnknownReason::SmartUnsupported),
-        },
-        Expect {
-            file: "scrutiny-ata-hitachi-hds721050-failing.json",
-            protocol: ata.clone(),
-            model: Some("Hitachi HDS721050DLE630"),
-            serial: Some("MSK423Y20S3HBC"),
-            status: 216,
-            passed: Some(false),
-            power_on_hours: Some(65592),
-            health: Failing(vec![
-                OverallFailed,
-                AttributeFailingNow {
-                    id: 5,
-                    name: "Reallocated_Sector_Ct".into(),
-                    prefailure: true,
-                },
-                ReallocatedSectors { count: 1975 },
-                PendingSectors { count: 8 },
-            ]),
-        },
-        Expect {
-            file: "scrutiny-ata-samsung-840-crc.json",
-            protocol: ata.clone(),
-            model: Some("Samsung SSD 840 Series"),
-            serial: Some("S14LNEACC02756X"),
-            status: 0,
-            passed: Some(true),
-            power_on_hours: Some(19497),
-            health: Warning(vec![CrcErrors { count: 108 }]),
-        },
-        Expect {
-            file: "scrutiny-ata-samsung-860-evo-x.json",
-            protocol: ata.clone(),
-            model: Some("Samsung SSD 860 EVO 500GB"),
-            serial: Some("S3YZNB0KB00864E"),
-            status: 0,
-            passed: Some(true),
-            power_on_hours: Some(14551),
-            health: Good,
-        },
-        // `smartctl -jA`: attributes only, packed raw values, no overall status.
-        Expect {
-            file: "scrutiny-ata-seagate-attributes-only.json",
-            protocol: ata.clone(),
-            model: None,
-            serial: None,
-            status: 0,
-            passed: None,
-            power_on_hours: Some(2725),
-            health: Warning(vec![
-                ReallocationEvents { count: 2111 },
-                OverallStatusMissing,
-            ]),
-        },
-        Expect {
-            file: "scrutiny-ata-wd4000fyyx-reallocated.json",
-            protocol: ata.clone(),
-            model: Some("WD4000FYYX"),
-            serial: Some("XXXXXXXXXXXX"),
-            status: 4,
-            passed: Some(true),
-            power_on_hours: Some(37788),
-            health: Failing(vec![ReallocatedSectors { count: 387 }]),
-        },
-        Expect {
-            file: "scrutiny-ata-wdc-wd140edfz.json",
-            protocol: ata.clone(),
-            model: Some("WDC WD140EDFZ-11A0VA0"),
-            serial: Some("9RK1XXXX"),
-            status: 0,
-            passed: Some(true),
-            power_on_hours: Some(1730),
-            health: Good,
-        },
-        Expect {
-            file: "scrutiny-nvme-corsair-mp510.json",
-            protocol: nvme.clone(),
-            model: Some("Force MP510"),
-            serial: Some("yes"),
-            status: 0,
-            passed: Some(true),
-            power_on_hours: Some(6487),
-            health: Good,
-        },
-        Expect {
-            file: "scrutiny-nvme-intel-660p.json",
-            protocol: nvme.clone(),
-            model: Some("INTEL SSDPEKNW010T8"),
-            serial: Some("BTNH93710FS91P0B"),
-            status: 0,
-            passed: Some(true),
-            power_on_hours: Some(2401),
-            health: Good,
-        },
-        Expect {
-            file: "scrutiny-nvme-samsung-970-evo-media-errors.json",
-            protocol: nvme.clone(),
-            model: Some("Samsung SSD 970 EVO 500GB"),
-            serial: Some("S466NX0M776250H"),
-            status: 0,
-            passed: Some(true),
-            power_on_hours: Some(12798),
-            health: Warning(vec![MediaErrors { count: 7 }]),
-        },
-        Expect {
-            file: "scrutiny-scsi-intel-raid-volume.json",
-            protocol: scsi.clone(),
-            model: Some("Intel Raid 1 Volume"),
-            serial: Some("Volume1"),
-            status: 4,
-            passed: None,
-            power_on_hours: None,
-            health: Unknown(UnknownReason::SmartCommandFailed),
-        },
-        Expect {
-            file: "scrutiny-scsi-seagate-st1200mm0088.json",
-            protocol: scsi.clone(),
-            model: Some("SEAGATE ST1200MM0088"),
-            serial: Some("Z4028VRY0000C810BZXB"),
-            status: 0,
-            passed: Some(true),
-            power_on_hours: Some(5675),
-            health: Good,
-        },
-        Expect {
-            file: "scrutiny-windows-open-failed.json",
-            protocol: None,
-            model: None,
-            serial: None,
-            status: 2,
-            passed: None,
-            power_on_hours: None,
-            health: Unknown(UnknownReason::DeviceOpenFailed),
-        },
-        Expect {
-            file: "telegraf-ata-sandisk-pssd-usb.json",
-            protocol: ata.clone(),
-            model: Some("SanDisk pSSD"),
-            serial: Some("06c9f4c44"),
-            status: 0,
-            passed: Some(true),
-            power_on_hours: Some(11),
-            health: Good,
-        },
-        Expect {
-            file: "telegraf-ata-seagate-st6000nm0115.json",
-            protocol: ata.clone(),
-            model: Some("ST6000NM0115-1YZ110"),
-            serial: Some("ZAD2C11G"),
-            status: 4,
-            passed: Some(true),
-            power_on_hours: Some(44316),
-            health: Good,
-        },
-        Expect {
-            file: "telegraf-nvme-sabrent-rocket-4.json",
-            protocol: nvme.clone(),
-            model: Some("Sabrent Rocket 4.0 1TB"),
-            serial: Some("6D1107091C9583054511"),
-            status: 0,
-            passed: Some(true),
-            power_on_hours: Some(8733),
-            health: Good,
         },
     ]
+}
+
+fn check(r: &SmartReport, e: &Expect) {
+    let n = e.name;
+    assert_eq!(r.protocol, e.protocol, "{n}: protocol");
+    assert_eq!(r.model.as_deref(), e.model, "{n}: model");
+    assert_eq!(r.serial.as_deref(), e.serial, "{n}: serial");
+    assert_eq!(r.status, Some(SmartctlStatus(e.status)), "{n}: exit status");
+    assert_eq!(r.smart_passed, e.passed, "{n}: smart_status.passed");
+    assert_eq!(r.power_on_hours, e.power_on_hours, "{n}: power-on hours");
+    assert_eq!(r.health(), e.health, "{n}: verdict");
 }
 
 #[test]
 fn every_fixture_parses_to_its_expected_verdict() {
     let expected = expectations();
     let names: Vec<String> = fixtures().into_iter().map(|(n, _)| n).collect();
-    let mut listed: Vec<String> = expected.iter().map(|e| e.file.to_owned()).collect();
+    let mut listed: Vec<String> = expected.iter().map(|e| e.name.to_owned()).collect();
     listed.sort();
     assert_eq!(names, listed, "every fixture has exactly one expectation");
     for e in expected {
-        let r = load(e.file);
-        let f = e.file;
-        assert_eq!(r.protocol, e.protocol, "{f}: protocol");
-        assert_eq!(r.model.as_deref(), e.model, "{f}: model");
-        assert_eq!(r.serial.as_deref(), e.serial, "{f}: serial");
-        assert_eq!(r.status, Some(SmartctlStatus(e.status)), "{f}: exit status");
-        assert_eq!(r.smart_passed, e.passed, "{f}: smart_status.passed");
-        assert_eq!(r.power_on_hours, e.power_on_hours, "{f}: power-on hours");
-        assert_eq!(r.health(), e.health, "{f}: verdict");
+        check(&load(e.name), &e);
     }
 }
 
@@ -450,9 +292,394 @@ fn usb_and_virtio_error_paths_keep_smartctl_messages() {
     assert_eq!(scsi.capacity_bytes, Some(64 << 20));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Hand-written documents: one per case the rules must handle, with only the members smartctl
+// documents for it (smartctl(8), `-j`) and the rules read. Names, serials and counts are made
+// up; they stand for no real drive.
+// ---------------------------------------------------------------------------------------------
+
+fn parse_doc(doc: &Value) -> SmartReport {
+    let bytes = serde_json::to_vec(doc).expect("serializes");
+    smart::parse(&bytes).unwrap_or_else(|e| panic!("{e}: {doc}"))
+}
+
+/// An ATA attribute whose raw value is a plain count: `raw.string` is the number itself.
+fn attribute(id: u8, name: &str, raw: u64) -> Value {
+    json!({"id": id, "name": name, "raw": {"value": raw, "string": raw.to_string()}})
+}
+
+/// An ATA attribute whose raw field packs several vendor fields: smartctl's drive database
+/// formats it as `string`, and `value` is the whole 48-bit field.
+fn packed(id: u8, name: &str, value: u64, string: &str) -> Value {
+    json!({"id": id, "name": name, "raw": {"value": value, "string": string}})
+}
+
+/// An ATA disk failing overall behind a USB bridge: `smart_status.passed` false, the
+/// reallocated sector count (a pre-failure attribute) at its threshold now, 1975 reallocated
+/// and 8 pending sectors; exit status 216 = bits 3, 4, 6 and 7.
+fn ata_failing_overall() -> Value {
+    json!({
+        "smartctl": {"version": [7, 1], "exit_status": 216},
+        "device": {"name": "/dev/sdb", "type": "usbjmicron", "protocol": "ATA"},
+        "model_name": "ATL TEST HDD 500", "serial_number": "ATL-ATA-FAIL",
+        "smart_status": {"passed": false},
+        "power_on_time": {"hours": 40_321},
+        "ata_smart_attributes": {"table": [
+            {"id": 5, "name": "Reallocated_Sector_Ct", "value": 1, "worst": 1, "thresh": 5,
+             "when_failed": "now", "flags": {"prefailure": true},
+             "raw": {"value": 1975, "string": "1975"}},
+            attribute(196, "Reallocated_Event_Count", 2048),
+            attribute(197, "Current_Pending_Sector", 8),
+            attribute(198, "Offline_Uncorrectable", 0),
+            attribute(199, "UDMA_CRC_Error_Count", 0),
+        ]}
+    })
+}
+
+/// A healthy ATA SSD but for 108 interface CRC errors (a cable, not the disk).
+fn ata_crc_errors() -> Value {
+    json!({
+        "smartctl": {"exit_status": 0},
+        "device": {"name": "/dev/sda", "type": "sat", "protocol": "ATA"},
+        "model_name": "ATL TEST SSD 250", "serial_number": "ATL-ATA-CRC",
+        "rotation_rate": 0,
+        "smart_status": {"passed": true},
+        "power_on_time": {"hours": 12_345},
+        "ata_smart_attributes": {"table": [
+            attribute(5, "Reallocated_Sector_Ct", 0),
+            attribute(187, "Reported_Uncorrect", 0),
+            attribute(197, "Current_Pending_Sector", 0),
+            attribute(199, "UDMA_CRC_Error_Count", 108),
+        ]}
+    })
+}
+
+/// An ATA SSD with nothing to report, over a USB bridge that passes ATA through (SAT).
+fn ata_healthy_usb_ssd() -> Value {
+    json!({
+        "smartctl": {"exit_status": 0},
+        "device": {"name": "/dev/sdc", "type": "sat", "protocol": "ATA"},
+        "model_name": "ATL TEST USB SSD", "serial_number": "ATL-ATA-USB",
+        "rotation_rate": 0,
+        "smart_support": {"available": true, "enabled": true},
+        "smart_status": {"passed": true},
+        "power_on_time": {"hours": 11},
+        "power_cycle_count": 42,
+        "temperature": {"current": 29},
+        "ata_smart_attributes": {"table": [
+            attribute(5, "Reallocated_Sector_Ct", 0),
+            attribute(9, "Power_On_Hours", 11),
+            attribute(12, "Power_Cycle_Count", 42),
+            attribute(199, "UDMA_CRC_Error_Count", 0),
+        ]}
+    })
+}
+
+/// An ATA disk behind a MegaRAID controller: the drive says "passed" but has reallocated 52
+/// sectors; the `-x` logs it was asked for failed (exit bit 2); its temperature raw field is
+/// packed ("38 (0 21 0 0 0)").
+fn ata_reallocated_behind_raid() -> Value {
+    json!({
+        "smartctl": {
+            "exit_status": 4,
+            "messages": [{"string": "Warning: This result is based on an Attribute check.",
+                          "severity": "warning"}]
+        },
+        "device": {"name": "/dev/bus/0", "type": "sat+megaraid,3", "protocol": "ATA"},
+        "model_name": "ATL TEST HDD 4000", "serial_number": "ATL-ATA-REALLOC",
+        "rotation_rate": 7200,
+        "smart_status": {"passed": true},
+        "temperature": {"current": 38},
+        "ata_smart_attributes": {"table": [
+            attribute(5, "Reallocated_Sector_Ct", 52),
+            attribute(197, "Current_Pending_Sector", 0),
+            packed(194, "Temperature_Celsius", (21 << 24) | 38, "38 (0 21 0 0 0)"),
+        ]}
+    })
+}
+
+/// What `smartctl -j -A` prints: the attribute table alone (no identity, no overall status),
+/// with the packed raw-value forms of the drive database.
+fn ata_attributes_only() -> Value {
+    json!({
+        "json_format_version": [1, 0],
+        "smartctl": {"exit_status": 0},
+        "device": {"name": "/dev/sda", "type": "sat", "protocol": "ATA"},
+        "ata_smart_attributes": {"table": [
+            packed(1, "Raw_Read_Error_Rate", 0x0A, "0x00000a"),
+            attribute(5, "Reallocated_Sector_Ct", 0),
+            // Hours, then the milliseconds of the current hour in the upper bytes.
+            packed(9, "Power_On_Hours", (56_789 << 32) | 1234, "1234h+56m+07.890s"),
+            packed(188, "Command_Timeout", 0, "0/0/0"),
+            // Current 12 °C, lifetime minimum 20 and maximum 45 in the upper bytes.
+            packed(190, "Airflow_Temperature_Cel", (45 << 24) | (20 << 16) | 12,
+                   "12 (Min/Max 20/45)"),
+            // 17 events, a vendor counter (4321) above them.
+            packed(196, "Reallocated_Event_Count", (4321 << 16) | 17, "17 (4321 0)"),
+            attribute(197, "Current_Pending_Sector", 0),
+        ]}
+    })
+}
+
+/// An NVMe drive whose log counts 7 media and data integrity errors.
+fn nvme_media_errors() -> Value {
+    json!({
+        "smartctl": {"version": [7, 0], "exit_status": 0},
+        "device": {"name": "/dev/nvme0", "type": "nvme", "protocol": "NVMe"},
+        "model_name": "ATL TEST NVME 500", "serial_number": "ATL-NVME-MEDIA",
+        "smart_status": {"passed": true},
+        "nvme_smart_health_information_log": {
+            "critical_warning": 0, "temperature": 41,
+            "available_spare": 100, "available_spare_threshold": 10, "percentage_used": 2,
+            "data_units_read": 200_000, "data_units_written": 123_456,
+            "power_cycles": 321, "power_on_hours": 9876, "unsafe_shutdowns": 12,
+            "media_errors": 7, "num_err_log_entries": 9
+        }
+    })
+}
+
+/// A healthy NVMe drive with thousands of error-log entries (mostly rejected admin commands:
+/// not a sign of damage) and smartctl's top-level summary members.
+fn nvme_healthy_with_error_log_entries() -> Value {
+    json!({
+        "smartctl": {"version": [7, 4], "exit_status": 0},
+        "device": {"name": "/dev/nvme0", "type": "nvme", "protocol": "NVMe"},
+        "model_name": "ATL TEST NVME 1000", "serial_number": "ATL-NVME-OK",
+        "nvme_total_capacity": 1_000_204_886_016u64,
+        "smart_status": {"passed": true},
+        "power_on_time": {"hours": 8000},
+        "power_cycle_count": 1500,
+        "temperature": {"current": 36},
+        "nvme_smart_health_information_log": {
+            "critical_warning": 0, "temperature": 36,
+            "available_spare": 100, "available_spare_threshold": 5, "percentage_used": 4,
+            "data_units_written": 70_000_000, "unsafe_shutdowns": 39,
+            "media_errors": 0, "num_err_log_entries": 4000,
+            "power_on_hours": 8000, "power_cycles": 1500
+        }
+    })
+}
+
+/// A SAS disk with `defects` entries in its grown defect list, in the older JSON format
+/// (smartctl 6.7: firmware in `revision`).
+fn sas_disk(defects: u64) -> Value {
+    json!({
+        "json_format_version": [0, 1],
+        "smartctl": {"version": [6, 7], "exit_status": 0},
+        "device": {"name": "/dev/sdd", "type": "scsi", "protocol": "SCSI"},
+        "scsi_model_name": "ATL TEST SAS 1200", "serial_number": "ATL-SAS-01",
+        "revision": "A001",
+        "rotation_rate": 10_000,
+        "smart_status": {"passed": true},
+        "temperature": {"current": 34},
+        "power_on_time": {"hours": 5000},
+        "scsi_grown_defect_list": defects,
+        "scsi_error_counter_log": {
+            "read": {"total_uncorrected_errors": 0},
+            "write": {"total_uncorrected_errors": 0},
+            "verify": {"total_uncorrected_errors": 0}
+        }
+    })
+}
+
+/// A RAID volume seen as one SCSI disk: it answers INQUIRY but not SMART (exit bit 2) and
+/// reports 0 °C.
+fn raid_volume_without_smart() -> Value {
+    json!({
+        "smartctl": {"exit_status": 4},
+        "device": {"name": "/dev/sda", "type": "scsi", "protocol": "SCSI"},
+        "scsi_model_name": "ATL Raid 1 Volume", "serial_number": "Volume0",
+        "temperature": {"current": 0}
+    })
+}
+
+/// smartctl on Windows when the device cannot be opened: exit bit 1, an error message, no
+/// protocol.
+fn windows_open_failed() -> Value {
+    json!({
+        "smartctl": {
+            "exit_status": 2,
+            "messages": [{"string": "Smartctl open device: /dev/sdb failed: Open failed, Error=5",
+                          "severity": "error"}]
+        },
+        "device": {"name": "/dev/sdb", "info_name": "/dev/sdb"}
+    })
+}
+
+/// Every hand-written document with what it must parse to.
+fn documents() -> Vec<(Value, Expect)> {
+    use DiskHealth::*;
+    use HealthReason::*;
+    let ata = Some(Protocol::Ata);
+    let nvme = Some(Protocol::Nvme);
+    let scsi = Some(Protocol::Scsi);
+    vec![
+        (
+            ata_failing_overall(),
+            Expect {
+                name: "ATA failing overall",
+                protocol: ata.clone(),
+                model: Some("ATL TEST HDD 500"),
+                serial: Some("ATL-ATA-FAIL"),
+                status: 216,
+                passed: Some(false),
+                power_on_hours: Some(40_321),
+                health: Failing(vec![
+                    OverallFailed,
+                    AttributeFailingNow {
+                        id: 5,
+                        name: "Reallocated_Sector_Ct".into(),
+                        prefailure: true,
+                    },
+                    ReallocatedSectors { count: 1975 },
+                    PendingSectors { count: 8 },
+                ]),
+            },
+        ),
+        (
+            ata_crc_errors(),
+            Expect {
+                name: "ATA with CRC errors",
+                protocol: ata.clone(),
+                model: Some("ATL TEST SSD 250"),
+                serial: Some("ATL-ATA-CRC"),
+                status: 0,
+                passed: Some(true),
+                power_on_hours: Some(12_345),
+                health: Warning(vec![CrcErrors { count: 108 }]),
+            },
+        ),
+        (
+            ata_healthy_usb_ssd(),
+            Expect {
+                name: "healthy ATA SSD over USB",
+                protocol: ata.clone(),
+                model: Some("ATL TEST USB SSD"),
+                serial: Some("ATL-ATA-USB"),
+                status: 0,
+                passed: Some(true),
+                power_on_hours: Some(11),
+                health: Good,
+            },
+        ),
+        (
+            ata_reallocated_behind_raid(),
+            Expect {
+                name: "ATA behind MegaRAID, reallocated sectors",
+                protocol: ata.clone(),
+                model: Some("ATL TEST HDD 4000"),
+                serial: Some("ATL-ATA-REALLOC"),
+                status: 4,
+                passed: Some(true),
+                power_on_hours: None,
+                health: Failing(vec![ReallocatedSectors { count: 52 }]),
+            },
+        ),
+        (
+            ata_attributes_only(),
+            Expect {
+                name: "ATA attributes only",
+                protocol: ata.clone(),
+                model: None,
+                serial: None,
+                status: 0,
+                passed: None,
+                power_on_hours: Some(1234),
+                health: Warning(vec![ReallocationEvents { count: 17 }, OverallStatusMissing]),
+            },
+        ),
+        (
+            nvme_media_errors(),
+            Expect {
+                name: "NVMe with media errors",
+                protocol: nvme.clone(),
+                model: Some("ATL TEST NVME 500"),
+                serial: Some("ATL-NVME-MEDIA"),
+                status: 0,
+                passed: Some(true),
+                power_on_hours: Some(9876),
+                health: Warning(vec![MediaErrors { count: 7 }]),
+            },
+        ),
+        (
+            nvme_healthy_with_error_log_entries(),
+            Expect {
+                name: "healthy NVMe with error-log entries",
+                protocol: nvme.clone(),
+                model: Some("ATL TEST NVME 1000"),
+                serial: Some("ATL-NVME-OK"),
+                status: 0,
+                passed: Some(true),
+                power_on_hours: Some(8000),
+                health: Good,
+            },
+        ),
+        (
+            sas_disk(0),
+            Expect {
+                name: "healthy SAS disk",
+                protocol: scsi.clone(),
+                model: Some("ATL TEST SAS 1200"),
+                serial: Some("ATL-SAS-01"),
+                status: 0,
+                passed: Some(true),
+                power_on_hours: Some(5000),
+                health: Good,
+            },
+        ),
+        (
+            sas_disk(12),
+            Expect {
+                name: "SAS disk with grown defects",
+                protocol: scsi.clone(),
+                model: Some("ATL TEST SAS 1200"),
+                serial: Some("ATL-SAS-01"),
+                status: 0,
+                passed: Some(true),
+                power_on_hours: Some(5000),
+                health: Failing(vec![GrownDefects { count: 12 }]),
+            },
+        ),
+        (
+            raid_volume_without_smart(),
+            Expect {
+                name: "RAID volume without SMART",
+                protocol: scsi.clone(),
+                model: Some("ATL Raid 1 Volume"),
+                serial: Some("Volume0"),
+                status: 4,
+                passed: None,
+                power_on_hours: None,
+                health: Unknown(UnknownReason::SmartCommandFailed),
+            },
+        ),
+        (
+            windows_open_failed(),
+            Expect {
+                name: "Windows open failure",
+                protocol: None,
+                model: None,
+                serial: None,
+                status: 2,
+                passed: None,
+                power_on_hours: None,
+                health: Unknown(UnknownReason::DeviceOpenFailed),
+            },
+        ),
+    ]
+}
+
 #[test]
-fn failing_hitachi_details() {
-    let r = load("scrutiny-ata-hitachi-hds721050-failing.json");
+fn every_document_parses_to_its_expected_verdict() {
+    for (doc, e) in documents() {
+        check(&parse_doc(&doc), &e);
+    }
+}
+
+#[test]
+fn failing_ata_details() {
+    let r = parse_doc(&ata_failing_overall());
+    assert_eq!(r.smartctl_version.as_deref(), Some("7.1"));
     assert_eq!(r.device_type.as_deref(), Some("usbjmicron"));
     assert_eq!(
         r.status.unwrap().flags(),
@@ -465,21 +692,27 @@ fn failing_hitachi_details() {
     );
     let ata = r.ata.as_ref().expect("attributes");
     assert_eq!(ata.reallocated_sectors, Some(1975));
-    assert_eq!(ata.reallocation_events, Some(3831));
+    assert_eq!(ata.reallocation_events, Some(2048));
     assert_eq!(ata.pending_sectors, Some(8));
     assert_eq!(ata.offline_uncorrectable, Some(0));
     assert_eq!(ata.udma_crc_errors, Some(0));
-    // The warnings are still listed among the findings.
+    assert_eq!(ata.reported_uncorrectable, None, "no attribute 187");
+    let realloc = &ata.attributes[0];
+    assert_eq!(
+        (realloc.value, realloc.worst, realloc.thresh),
+        (Some(1), Some(1), Some(5))
+    );
+    // The warnings are still listed among the findings; the prefail attribute failing now
+    // explains exit bit 4, so no separate "reported" reason.
     let reasons: Vec<HealthReason> = r.findings().into_iter().map(|f| f.reason).collect();
-    assert!(reasons.contains(&HealthReason::ReallocationEvents { count: 3831 }));
+    assert!(reasons.contains(&HealthReason::ReallocationEvents { count: 2048 }));
     assert!(reasons.contains(&HealthReason::SelfTestErrors));
+    assert!(!reasons.contains(&HealthReason::PrefailBelowThresholdReported));
 }
 
 #[test]
-fn packed_raw_values_of_real_drives() {
-    // Seagate: "2725 (151 234 0)" power-on hours, "2111 (12437 0)" reallocation events,
-    // "29 (0 18 0 0 0)" temperature.
-    let r = load("scrutiny-ata-seagate-attributes-only.json");
+fn packed_raw_values() {
+    let r = parse_doc(&ata_attributes_only());
     let ata = r.ata.as_ref().expect("attributes");
     let attr = |id: u8| {
         ata.attributes
@@ -487,74 +720,127 @@ fn packed_raw_values_of_real_drives() {
             .find(|a| a.id == id)
             .expect("attribute")
     };
-    assert_eq!(attr(9).raw.value, Some(167_031_278_144_165));
-    assert_eq!(attr(9).raw.count(), Some(2725));
-    assert_eq!(attr(196).raw.string.as_deref(), Some("2111 (12437 0)"));
-    assert_eq!(ata.reallocation_events, Some(2111));
-    assert_eq!(attr(194).raw.count(), Some(29));
-    assert_eq!(r.temperature_c, Some(29));
-
-    let st6000 = load("telegraf-ata-seagate-st6000nm0115.json");
-    let ata = st6000.ata.as_ref().expect("attributes");
-    let temp = ata.attributes.iter().find(|a| a.id == 194).expect("194");
-    assert_eq!(temp.raw.string.as_deref(), Some("25 (0 7 0 0 0)"));
-    assert_eq!(temp.raw.count(), Some(25));
-    assert_eq!(st6000.device_type.as_deref(), Some("sat+megaraid,14"));
+    // `0x…`: the hexadecimal number.
+    assert_eq!(attr(1).raw.count(), Some(10));
+    // "1234h+56m+07.890s": the hours; attribute 9 named Power_On_Hours gives the age when
+    // `power_on_time` is absent.
+    assert_eq!(attr(9).raw.count(), Some(1234));
+    assert_eq!(r.power_on_hours, Some(1234));
+    assert_eq!(attr(188).raw.string.as_deref(), Some("0/0/0"));
+    assert_eq!(attr(188).raw.count(), Some(0));
+    // "12 (Min/Max 20/45)": the current value, not the packed number.
+    assert_eq!(attr(190).raw.value, Some(0x2D14_000C));
+    assert_eq!(attr(190).raw.count(), Some(12));
+    // "17 (4321 0)": the low 32 bits of the number alone would read 283 181 073.
     assert_eq!(
-        st6000.message_texts(),
+        attr(196).raw.value.map(|v| v & 0xFFFF_FFFF),
+        Some(283_181_073)
+    );
+    assert_eq!(attr(196).raw.count(), Some(17));
+    assert_eq!(ata.reallocation_events, Some(17));
+    assert_eq!(r.temperature_c, None, "no `temperature` member");
+
+    let raid = parse_doc(&ata_reallocated_behind_raid());
+    let ata = raid.ata.as_ref().expect("attributes");
+    let temp = ata.attributes.iter().find(|a| a.id == 194).expect("194");
+    assert_eq!(temp.raw.string.as_deref(), Some("38 (0 21 0 0 0)"));
+    assert_eq!(temp.raw.count(), Some(38));
+    assert_eq!(raid.temperature_c, Some(38));
+    assert_eq!(raid.rotation, Some(Rotation::Rpm(7200)));
+    assert_eq!(raid.device_type.as_deref(), Some("sat+megaraid,3"));
+    assert_eq!(raid.status.unwrap().flags(), vec![StatusFlag::SmartCommand]);
+    assert_eq!(
+        raid.message_texts(),
         vec!["Warning: This result is based on an Attribute check.".to_owned()]
+    );
+
+    let crc = parse_doc(&ata_crc_errors());
+    assert_eq!(crc.rotation, Some(Rotation::SolidState));
+    assert_eq!(crc.ata.unwrap().udma_crc_errors, Some(108));
+
+    let usb = parse_doc(&ata_healthy_usb_ssd());
+    assert_eq!(usb.power_cycles, Some(42));
+    assert_eq!(usb.temperature_c, Some(29));
+    assert_eq!(
+        (usb.smart_available, usb.smart_enabled),
+        (Some(true), Some(true))
     );
 }
 
 #[test]
-fn nvme_and_scsi_details_of_real_drives() {
-    let sabrent = load("telegraf-nvme-sabrent-rocket-4.json");
-    let log = sabrent.nvme.as_ref().expect("NVMe log");
+fn nvme_details() {
+    let media = parse_doc(&nvme_media_errors());
+    let log = media.nvme.as_ref().expect("NVMe log");
+    assert_eq!(log.media_errors, Some(7));
+    assert_eq!(log.critical_warning, Some(NvmeCriticalWarning(0)));
+    assert_eq!(log.unsafe_shutdowns, Some(12));
+    assert_eq!(log.bytes_written(), Some(123_456 * 512_000));
+    assert_eq!(log.bytes_read(), Some(200_000 * 512_000));
+    // No top-level summary members: age, cycles and temperature come from the log.
+    assert_eq!(media.power_on_hours, Some(9876));
+    assert_eq!(media.power_cycles, Some(321));
+    assert_eq!(media.temperature_c, Some(41));
+    assert_eq!(media.endurance_used_percent, Some(2));
+    assert_eq!(media.smartctl_version.as_deref(), Some("7.0"));
+
+    let ok = parse_doc(&nvme_healthy_with_error_log_entries());
+    let log = ok.nvme.as_ref().expect("NVMe log");
+    assert_eq!(log.num_err_log_entries, Some(4000));
     assert_eq!(log.percentage_used, Some(4));
-    assert_eq!(log.available_spare, Some(100));
-    assert_eq!(log.available_spare_threshold, Some(5));
-    assert_eq!(log.unsafe_shutdowns, Some(39));
-    assert_eq!(log.num_err_log_entries, Some(4871));
-    assert_eq!(log.data_units_written, Some(76_471_882));
-    assert_eq!(log.bytes_written(), Some(76_471_882 * 512_000));
-    assert_eq!(sabrent.endurance_used_percent, Some(4));
-    assert_eq!(sabrent.power_cycles, Some(1815));
-    assert_eq!(sabrent.capacity_bytes, Some(1_000_204_886_016));
+    assert_eq!(
+        (log.available_spare, log.available_spare_threshold),
+        (Some(100), Some(5))
+    );
+    assert_eq!(log.data_units_written, Some(70_000_000));
+    assert_eq!(log.bytes_read(), None);
+    assert_eq!(ok.endurance_used_percent, Some(4));
+    assert_eq!(ok.power_cycles, Some(1500));
+    assert_eq!(ok.capacity_bytes, Some(1_000_204_886_016));
+    assert_eq!(ok.rotation, None);
+}
 
-    let samsung = load("scrutiny-nvme-samsung-970-evo-media-errors.json");
-    assert_eq!(samsung.nvme.as_ref().unwrap().media_errors, Some(7));
-
-    let sas = load("scrutiny-scsi-seagate-st1200mm0088.json");
+#[test]
+fn scsi_details() {
+    let sas = parse_doc(&sas_disk(12));
     let scsi = sas.scsi.as_ref().expect("SCSI counters");
-    assert_eq!(scsi.grown_defects, Some(0));
+    assert_eq!(scsi.grown_defects, Some(12));
     assert_eq!(scsi.uncorrected_errors(), Some(0));
-    assert_eq!(sas.rotation, Some(Rotation::Rpm(10_500)));
+    assert_eq!(sas.rotation, Some(Rotation::Rpm(10_000)));
     assert_eq!(
         sas.firmware.as_deref(),
-        Some("N004"),
+        Some("A001"),
         "older JSON: `revision`"
     );
-    assert_eq!(sas.temperature_c, Some(31));
+    assert_eq!(sas.temperature_c, Some(34));
+    assert_eq!(sas.smartctl_version.as_deref(), Some("6.7"));
 
-    let raid = load("scrutiny-scsi-intel-raid-volume.json");
+    let raid = parse_doc(&raid_volume_without_smart());
     assert_eq!(raid.temperature_c, None, "SCSI 0 °C is not available");
+    assert_eq!(raid.scsi, None);
+    assert!(!raid.has_health_data());
+
+    let win = parse_doc(&windows_open_failed());
+    assert_eq!(win.device_name.as_deref(), Some("/dev/sdb"));
+    assert_eq!(win.messages[0].severity, "error");
+    assert!(win.message_texts()[0].contains("Open failed"));
+    assert_eq!(win.status.unwrap().flags(), vec![StatusFlag::DeviceOpen]);
 }
 
 #[test]
 fn verdicts_serialize_with_typed_reasons() {
-    let r = load("scrutiny-ata-wd4000fyyx-reallocated.json");
+    let r = parse_doc(&ata_reallocated_behind_raid());
     let json = serde_json::to_value(r.health()).unwrap();
     assert_eq!(
         json,
-        serde_json::json!({
+        json!({
             "verdict": "failing",
-            "reasons": [{"reason": "reallocated_sectors", "count": 387}]
+            "reasons": [{"reason": "reallocated_sectors", "count": 52}]
         })
     );
     let unknown = serde_json::to_value(load("qemu-usb-a.json").health()).unwrap();
     assert_eq!(
         unknown,
-        serde_json::json!({"verdict": "unknown", "reasons": "device_type_not_detected"})
+        json!({"verdict": "unknown", "reasons": "device_type_not_detected"})
     );
 }
 
@@ -682,17 +968,23 @@ fn exercise(report: &SmartReport) {
 }
 
 #[test]
-fn mutated_fixtures_never_panic() {
-    const CASES_PER_FIXTURE: usize = 800;
+fn mutated_fixtures_and_documents_never_panic() {
+    const CASES_PER_SEED: usize = 900;
+    // The captured fixtures and the hand-written documents, as smartctl would print them.
+    let mut seeds = fixtures();
+    seeds.extend(documents().into_iter().map(|(doc, e)| {
+        let bytes = serde_json::to_vec_pretty(&doc).expect("serializes");
+        (e.name.to_owned(), bytes)
+    }));
     let mut rng = Rng(0x5EED_A7E1_1E45_3A27);
     let mut cases = 0usize;
     let mut parsed = 0usize;
-    for (name, bytes) in fixtures() {
-        let original: Value = serde_json::from_slice(&bytes).expect("fixture is JSON");
-        exercise(&smart::parse(&bytes).expect("fixture parses"));
+    for (name, bytes) in &seeds {
+        let original: Value = serde_json::from_slice(bytes).expect("seed is JSON");
+        exercise(&smart::parse(bytes).expect("seed parses"));
         let mut paths = Vec::new();
         collect_paths(&original, &mut Vec::new(), &mut paths);
-        for case in 0..CASES_PER_FIXTURE {
+        for case in 0..CASES_PER_SEED {
             let mut doc = original.clone();
             for _ in 0..=rng.below(4) {
                 mutate(&mut doc, &paths, &mut rng);
@@ -723,6 +1015,7 @@ fn mutated_fixtures_never_panic() {
             cases += 1;
         }
     }
+    assert_eq!(cases, seeds.len() * CASES_PER_SEED);
     assert!(cases >= 20_000, "{cases} cases");
     assert!(
         parsed > cases / 2,
