@@ -13,6 +13,7 @@ packages=(
   util-linux fdisk e2fsprogs   # losetup, blockdev, partx, sfdisk, mkfs.ext4, swapon
   diffutils                    # cmp
   nwipe                        # peer tool for the independent check and the benchmark
+  smartmontools dmidecode      # smartctl (SMART health), dmidecode (peer of the SMBIOS parser)
   qemu-system-x86 cpio kmod xz-utils zstd busybox-static  # VM tier (tests/vm)
   jq curl ca-certificates
 )
