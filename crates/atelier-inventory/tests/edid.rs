@@ -1,6 +1,7 @@
 //! EDID parser: agreement with `edid-decode` on 60 real EDIDs, edge cases, and a deterministic
 //! fuzz smoke test (the coverage-guided fuzzer lives in `fuzz/`).
 
+use atelier_testkit::Rng;
 use std::fs;
 use std::panic;
 use std::path::{Path, PathBuf};
@@ -634,28 +635,6 @@ fn edid_with_a_cta_extension() {
 // ---------------------------------------------------------------------------------------------
 // Fuzz smoke test
 
-/// xorshift64*: small, seeded, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-    fn byte(&mut self) -> u8 {
-        (self.next() >> 56) as u8
-    }
-}
-
 /// One mutation of a real EDID.
 fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
     let mut b = seeds[rng.below(seeds.len())].clone();
@@ -782,7 +761,7 @@ fn exercise(bytes: &[u8]) -> bool {
 fn fuzz_smoke_no_panic_on_mutated_real_edids() {
     const INPUTS: usize = 200_000;
     let seeds: Vec<Vec<u8>> = reference_edids().into_iter().map(|(_, b, _)| b).collect();
-    let mut rng = Rng(0xED1D_5EED_F0A7_E111);
+    let mut rng = Rng::new(0xED1D_5EED_F0A7_E111);
     let mut parsed = 0;
     for n in 0..INPUTS {
         let input = mutate(&mut rng, &seeds);

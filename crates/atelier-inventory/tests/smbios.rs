@@ -3,6 +3,7 @@
 //! `dmidecode` output stored beside each capture, and on tables assembled here structure by
 //! structure for the layouts and firmware habits QEMU does not produce.
 
+use atelier_testkit::Rng;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -2219,28 +2220,6 @@ fn garbage_table_on_disk_still_gives_an_inventory() {
 // Fuzz smoke: 100 000 mutated tables, no panic
 // ---------------------------------------------------------------------------------------------
 
-/// xorshift64*: small, seeded, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-    fn byte(&mut self) -> u8 {
-        (self.next() >> 24) as u8
-    }
-}
-
 fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
     const INTERESTING: [u8; 14] = [0, 1, 2, 3, 4, 5, 0x7F, 0x80, 0xFE, 0xFF, 16, 17, 127, 0x15];
     for _ in 0..=rng.below(6) {
@@ -2362,7 +2341,7 @@ fn fuzz_smoke_100k_mutated_tables_never_panic() {
     );
     // The sysfs side of the merge: a real capture, so merging has something to override.
     let sysfs = identity_from_sysfs(&fixture("qemu-thinkpad"));
-    let mut rng = Rng(0x5EED_A7E1_1E12_2026);
+    let mut rng = Rng::new(0x5EED_A7E1_1E12_2026);
     let (mut total, mut with_structures, mut with_problems) = (0usize, 0usize, 0usize);
     const ITERATIONS: usize = 100_000;
     for i in 0..ITERATIONS {

@@ -256,6 +256,18 @@ pub fn write_pass(
         // The channel has room for every buffer.
         let _ = free_tx.send(buf);
     }
+    // Syncs what is written and records the durable point with the observer.
+    let checkpoint = |synced: u64, done: u64, errors: &mut ErrorMap| {
+        sync_and_checkpoint(
+            dev,
+            synced,
+            done,
+            sector,
+            Some(pass_index),
+            errors,
+            observer,
+        )
+    };
     let halt = AtomicBool::new(false);
     // Sectors failed so far, shared by the writers so they stop as soon as the budget is spent
     // (completions may wait in the queue before the coordinator counts them).
@@ -338,15 +350,7 @@ pub fn write_pass(
                 if cancel.load(Ordering::Relaxed) {
                     stop = Some(Stop::Cancelled);
                 } else if last_checkpoint.elapsed() >= cfg.checkpoint_interval {
-                    match sync_and_checkpoint(
-                        dev,
-                        synced,
-                        done,
-                        sector,
-                        Some(pass_index),
-                        errors,
-                        observer,
-                    ) {
+                    match checkpoint(synced, done, errors) {
                         Ok(()) => synced = done,
                         Err(reason) => stop = Some(Stop::Aborted(reason)),
                     }
@@ -366,15 +370,7 @@ pub fn write_pass(
     }
 
     // Whatever happened, make what was written durable and say how far it got.
-    match sync_and_checkpoint(
-        dev,
-        synced,
-        done,
-        sector,
-        Some(pass_index),
-        errors,
-        observer,
-    ) {
+    match checkpoint(synced, done, errors) {
         Ok(()) => synced = done,
         Err(reason) if stop.is_none() => stop = Some(Stop::Aborted(reason)),
         Err(_) => {}
