@@ -15,6 +15,21 @@ fn record() -> AssetRecord {
     })
 }
 
+/// A running wipe job of `loop9` owned by `owner`, writing into `rec`.
+fn wipe_job(rec: &AssetRecord, owner: ProcessOwner) -> Job {
+    Job {
+        id: uuid::Uuid::now_v7(),
+        kind: "wipe".into(),
+        record_id: rec.id,
+        target: "loop9".into(),
+        state: JobState::Running,
+        owner,
+        params: json!({}),
+        checkpoint: json!({}),
+        updated_at: chrono::Utc::now(),
+    }
+}
+
 #[test]
 fn opens_in_wal_mode_with_full_sync() {
     let dir = tempfile::tempdir().unwrap();
@@ -64,15 +79,9 @@ fn a_job_advances_with_its_record_in_one_step() {
     let store = Store::open(dir.path()).unwrap();
     let rec = record();
     let job = Job {
-        id: uuid::Uuid::now_v7(),
-        kind: "wipe".into(),
-        record_id: rec.id,
-        target: "loop9".into(),
-        state: JobState::Running,
-        owner: ProcessOwner::current(),
         params: json!({"pattern": "zero"}),
         checkpoint: json!({"bytes_done": 0}),
-        updated_at: chrono::Utc::now(),
+        ..wipe_job(&rec, ProcessOwner::current())
     };
     store.start_job(&job, &rec).unwrap();
     assert_eq!(store.running_jobs("wipe").unwrap().len(), 1);
@@ -133,17 +142,7 @@ fn a_job_whose_owner_died_is_interrupted() {
         start_ticks: ticks,
         ..ProcessOwner::current()
     };
-    let job = Job {
-        id: uuid::Uuid::now_v7(),
-        kind: "wipe".into(),
-        record_id: rec.id,
-        target: "loop9".into(),
-        state: JobState::Running,
-        owner,
-        params: json!({}),
-        checkpoint: json!({}),
-        updated_at: chrono::Utc::now(),
-    };
+    let job = wipe_job(&rec, owner);
     store.start_job(&job, &rec).unwrap();
     assert!(!store.job(job.id).unwrap().is_interrupted());
     child.kill().unwrap();

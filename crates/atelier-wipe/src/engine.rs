@@ -417,14 +417,8 @@ fn write_request(
     sector: usize,
     cfg: &EngineConfig,
 ) -> Result<Vec<(u64, io::Error)>, String> {
-    let mut attempt = 0;
-    loop {
-        match dev.write_all_at(data, offset) {
-            Ok(()) => return Ok(Vec::new()),
-            Err(e) if is_fatal(&e) => return Err(fatal_message("write", offset, &e)),
-            Err(_) if attempt < cfg.retries => attempt += 1,
-            Err(_) => break,
-        }
+    if retried("write", offset, cfg, || dev.write_all_at(data, offset))? {
+        return Ok(Vec::new());
     }
     let failed = narrow_down(data.len(), offset, sector, |range, at| {
         dev.write_all_at(&data[range], at)
@@ -435,6 +429,25 @@ fn write_request(
         .into_iter()
         .map(|(index, error)| (first_lba + index as u64, error))
         .collect())
+}
+
+/// Runs `op` once and then up to `cfg.retries` more times while it fails. `Ok(true)` when it
+/// succeeded, `Ok(false)` when it kept failing (the caller narrows down to sectors), `Err`
+/// when the device cannot go on.
+fn retried(
+    what: &str,
+    offset: u64,
+    cfg: &EngineConfig,
+    mut op: impl FnMut() -> io::Result<()>,
+) -> Result<bool, String> {
+    for _ in 0..=cfg.retries {
+        match op() {
+            Ok(()) => return Ok(true),
+            Err(e) if is_fatal(&e) => return Err(fatal_message(what, offset, &e)),
+            Err(_) => {}
+        }
+    }
+    Ok(false)
 }
 
 /// After a request failed for good: tries each sector once and returns those that fail, with
@@ -631,14 +644,8 @@ fn read_request(
     cfg: &EngineConfig,
     errors: &std::sync::Mutex<ErrorMap>,
 ) -> Result<Vec<usize>, String> {
-    let mut attempt = 0;
-    loop {
-        match dev.read_exact_at(buf, offset) {
-            Ok(()) => return Ok(Vec::new()),
-            Err(e) if is_fatal(&e) => return Err(fatal_message("read", offset, &e)),
-            Err(_) if attempt < cfg.retries => attempt += 1,
-            Err(_) => break,
-        }
+    if retried("read", offset, cfg, || dev.read_exact_at(buf, offset))? {
+        return Ok(Vec::new());
     }
     let sector = sector as usize;
     let len = buf.len();
