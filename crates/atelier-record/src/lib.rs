@@ -13,7 +13,15 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+mod hardware;
 mod sanitization;
+
+pub use hardware::{
+    Battery, BootMode, Cpu, Disk, DiskHealth, Firmware, GradeLevel, Grades, HardwareSection,
+    HealthVerdict, MachineIdentity, MachineKeyInfo, Memory, MemorySlot, NetworkInterface,
+    PciDevice, Peripherals, ProbeWarning, Screen, SecureBootState, Sourced, Tpm, ValueState,
+    Verdict,
+};
 
 pub use sanitization::{
     Checkpoint, DeviceIdentity, Interruption, IoErrorRange, IoOperation, MediaKind, NistCategory,
@@ -128,11 +136,6 @@ pub struct ToolInfo {
     /// Program version, e.g. `0.1.0`.
     pub version: String,
 }
-
-/// Hardware inventory of the machine. The inventory stage defines its content; it is empty
-/// in records written before that stage exists.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct HardwareSection {}
 
 /// Operating-system deployment. The deploy stage defines its content.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
