@@ -2,7 +2,7 @@
 # scripts/demo.sh — the bench on a virtual disk, start to finish, on this machine.
 #
 # Creates a 2 GiB sparse file, attaches it as a loop device, puts a previous owner's files on
-# it, then runs the bench: `atelier devices`, `atelier wipe` (random pass + full read-back),
+# it, then runs the bench: `atelier inventory`, `atelier devices`, `atelier wipe` (random pass + full read-back),
 # checks independently that none of the old data is left, and shows the record kept in the
 # local store (default /var/lib/atelier, or ATELIER_DATA_DIR). The loop device is detached and
 # the file deleted at the end, also when interrupted (Ctrl-C).
@@ -52,6 +52,8 @@ echo "demo: $(grep -a -c "$canary" "$loop") blocks of the previous owner's files
 
 echo >&2
 echo "== 1. inventory: what the bench sees" >&2
+"$bin" inventory --include-loop-devices
+echo >&2
 "$bin" devices
 echo >&2
 echo "== 2. wipe + verify ($loop)" >&2
@@ -68,5 +70,5 @@ echo >&2
 echo "== 4. the record" >&2
 "$bin" records show last
 echo >&2
-echo "demo: hardware inventory, OS deployment and the signed certificate are not part of" >&2
-echo "demo: Atelier yet (open issues); this demo runs the stages that exist." >&2
+echo "demo: OS deployment and the signed certificate are not part of Atelier yet (open" >&2
+echo "demo: issues); this demo runs the stages that exist." >&2

@@ -14,6 +14,7 @@ packages=(
   diffutils                    # cmp
   nwipe                        # peer tool for the independent check and the benchmark
   smartmontools dmidecode      # smartctl (SMART health), dmidecode (peer of the SMBIOS parser)
+  pci.ids                      # the PCI ID database that names PCI devices in the inventory
   qemu-system-x86 cpio kmod xz-utils zstd busybox-static  # VM tier (tests/vm)
   jq curl ca-certificates
 )

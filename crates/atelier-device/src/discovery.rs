@@ -280,9 +280,18 @@ fn read_device(root: &SystemRoot, name: &str, sys: &Path) -> Option<BlockDevice>
     };
     let udev = udev_properties(root, dev);
 
+    // libata answers SCSI INQUIRY with the first 16 characters of the ATA model; the whole
+    // model (40 characters) is in the ATA Information VPD page.
+    let ata_identify = device_dir
+        .as_ref()
+        .and_then(|d| fs::read(root.path(d.join("vpd_pg89"))).ok())
+        .and_then(|page| AtaIdentifyStrings::from_vpd_pg89(&page));
     let model = match transport {
         Transport::Mmc => dev_attr("name"),
-        _ => dev_attr("model"),
+        _ => ata_identify
+            .as_ref()
+            .and_then(|a| a.model.clone())
+            .or_else(|| dev_attr("model")),
     }
     .or_else(|| usb_attr("product"))
     .or_else(|| udev.get("ID_MODEL").cloned())
@@ -322,7 +331,10 @@ fn read_device(root: &SystemRoot, name: &str, sys: &Path) -> Option<BlockDevice>
         Transport::Nvme => dev_attr("firmware_rev"),
         Transport::Mmc => dev_attr("fwrev"),
         Transport::Loop | Transport::Virtio => None,
-        _ => dev_attr("rev"),
+        _ => ata_identify
+            .as_ref()
+            .and_then(|a| a.firmware.clone())
+            .or_else(|| dev_attr("rev")),
     }
     .map(clean);
 
@@ -417,6 +429,43 @@ fn serial_from_vpd_pg80(page: &[u8]) -> Option<String> {
     (!text.is_empty()).then(|| text.to_string())
 }
 
+/// The text fields of an ATA IDENTIFY DEVICE page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AtaIdentifyStrings {
+    /// Model number, words 27–46 (ACS-4 §7.13.6.2).
+    model: Option<String>,
+    /// Firmware revision, words 23–26.
+    firmware: Option<String>,
+}
+
+impl AtaIdentifyStrings {
+    /// From SCSI VPD page 0x89 (ATA Information, SAT-4 §10.4.4): byte 56 is the command that
+    /// filled it (ECh IDENTIFY DEVICE, A1h IDENTIFY PACKET DEVICE) and bytes 60–571 hold the
+    /// 512-byte IDENTIFY data. ATA strings store two characters per word, the first in the
+    /// high byte: each byte pair is swapped.
+    fn from_vpd_pg89(page: &[u8]) -> Option<Self> {
+        const IDENTIFY: usize = 60;
+        if page.len() < IDENTIFY + 512 || page[1] != 0x89 || !matches!(page[56], 0xEC | 0xA1) {
+            return None;
+        }
+        let id = &page[IDENTIFY..IDENTIFY + 512];
+        let text = |first_word: usize, words: usize| {
+            let bytes = &id[first_word * 2..(first_word + words) * 2];
+            let swapped: Vec<u8> = bytes.chunks_exact(2).flat_map(|w| [w[1], w[0]]).collect();
+            let t = String::from_utf8_lossy(&swapped);
+            let t = clean(
+                t.trim_matches(|c: char| c.is_whitespace() || c == '\0')
+                    .to_string(),
+            );
+            (!t.is_empty()).then_some(t)
+        };
+        Some(AtaIdentifyStrings {
+            model: text(27, 20),
+            firmware: text(23, 4),
+        })
+    }
+}
+
 /// `E:KEY=VALUE` lines of the udev database entry of a block device, when udev runs.
 fn udev_properties(root: &SystemRoot, dev: DevNum) -> BTreeMap<String, String> {
     let path = root.path(format!("/run/udev/data/b{}:{}", dev.major, dev.minor));
@@ -462,6 +511,33 @@ mod tests {
             })
         );
         assert_eq!(DevNum::parse("garbage"), None);
+    }
+
+    #[test]
+    fn reads_the_whole_ata_model_from_vpd_page_0x89() {
+        let mut page = vec![0u8; 572];
+        page[1] = 0x89;
+        page[3] = 0x38;
+        page[56] = 0xEC;
+        let put = |page: &mut Vec<u8>, word: usize, text: &str| {
+            for (i, pair) in text.as_bytes().chunks(2).enumerate() {
+                let at = 60 + (word + i) * 2;
+                page[at] = pair.get(1).copied().unwrap_or(b' ');
+                page[at + 1] = pair[0];
+            }
+        };
+        put(&mut page, 27, "Samsung SSD 860 EVO 250GB               ");
+        put(&mut page, 23, "RVT04B6Q");
+        let strings = AtaIdentifyStrings::from_vpd_pg89(&page).unwrap();
+        assert_eq!(strings.model.as_deref(), Some("Samsung SSD 860 EVO 250GB"));
+        assert_eq!(strings.firmware.as_deref(), Some("RVT04B6Q"));
+        // Truncated page, wrong page code, or a page not filled by IDENTIFY: nothing.
+        assert_eq!(AtaIdentifyStrings::from_vpd_pg89(&page[..400]), None);
+        page[56] = 0;
+        assert_eq!(AtaIdentifyStrings::from_vpd_pg89(&page), None);
+        page[56] = 0xEC;
+        page[1] = 0x80;
+        assert_eq!(AtaIdentifyStrings::from_vpd_pg89(&page), None);
     }
 
     #[test]

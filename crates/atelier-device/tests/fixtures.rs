@@ -43,7 +43,7 @@ fn emulated_thinkpad_disks_have_their_identity() {
     assert!(!ssd.rotational);
     assert_eq!(ssd.media(), MediaKind::Flash);
     // The kernel cuts SATA models to 16 characters in device/model.
-    assert_eq!(ssd.model.as_deref(), Some("Samsung SSD 860"));
+    assert_eq!(ssd.model.as_deref(), Some("Samsung SSD 860 EVO 250GB"));
     assert_eq!(ssd.vendor, None, "libata's \"ATA\" is not a vendor");
 
     let hdd = by_serial("ATL-HDD-01");

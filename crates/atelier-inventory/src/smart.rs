@@ -1295,18 +1295,7 @@ impl Smartctl {
                 .and_then(|c| u8::try_from(c).ok())
                 .map(SmartctlStatus);
         }
-        let status = report.status.unwrap_or_default();
-        let identified = report.model.is_some() || report.serial.is_some();
-        if status.has(StatusFlag::DeviceOpen)
-            || (status.query_failed() && !identified && !report.has_health_data())
-        {
-            return Err(SmartError::DeviceNotSupported {
-                device: device.to_owned(),
-                status,
-                messages: report.message_texts(),
-            });
-        }
-        Ok(report)
+        usable(device, report)
     }
 
     /// Queries every device concurrently (one thread each), each with its own `timeout`.
@@ -1333,6 +1322,13 @@ impl Smartctl {
                 })
                 .collect()
         })
+    }
+
+    /// Runs the query for `device` like [`Smartctl::query`] (same arguments and timeout) and
+    /// returns smartctl's standard output as it is, whatever the exit code: the JSON that
+    /// `atelier inventory capture` saves for [`parse`] to read later.
+    pub fn raw_output(&self, device: &Path, timeout: Duration) -> Result<Vec<u8>, SmartError> {
+        Ok(self.run(device, timeout)?.stdout)
     }
 
     fn run(&self, device: &Path, timeout: Duration) -> Result<Output, SmartError> {
@@ -1496,6 +1492,25 @@ fn first_line(stderr: &[u8]) -> String {
         Some(line) => format!(": {line}"),
         None => String::new(),
     }
+}
+
+/// Whether a parsed report of `device` is an answer about the device or smartctl saying it
+/// could not query it (could not open it, or failed without identifying it and without
+/// health data): the same judgement for a live query and for an output saved by
+/// `atelier inventory capture`.
+pub fn usable(device: &Path, report: SmartReport) -> Result<SmartReport, SmartError> {
+    let status = report.status.unwrap_or_default();
+    let identified = report.model.is_some() || report.serial.is_some();
+    if status.has(StatusFlag::DeviceOpen)
+        || (status.query_failed() && !identified && !report.has_health_data())
+    {
+        return Err(SmartError::DeviceNotSupported {
+            device: device.to_owned(),
+            status,
+            messages: report.message_texts(),
+        });
+    }
+    Ok(report)
 }
 
 /// Runs `smartctl -j -a DEVICE` (from `PATH`) with a timeout: [`Smartctl::query`].

@@ -176,11 +176,88 @@ pub struct MachineIdentity {
     pub smbios_version: Option<String>,
 }
 
+impl MachineIdentity {
+    /// An identity where nothing could be read: every field unknown with `reason`.
+    pub fn not_read(reason: &str) -> Self {
+        let f = |source: &str| {
+            Sourced::missing(ValueState::Unknown, source, None, Some(reason.to_owned()))
+        };
+        MachineIdentity {
+            system_vendor: f("smbios type 1"),
+            product_name: f("smbios type 1"),
+            product_version: f("smbios type 1"),
+            product_sku: f("smbios type 1"),
+            product_family: f("smbios type 1"),
+            serial: f("smbios type 1"),
+            uuid: f("smbios type 1"),
+            chassis_type: f("smbios type 3"),
+            chassis_portable: None,
+            chassis_serial: f("smbios type 3"),
+            board_vendor: f("smbios type 2"),
+            board_name: f("smbios type 2"),
+            board_serial: f("smbios type 2"),
+            bios_vendor: f("smbios type 0"),
+            bios_version: f("smbios type 0"),
+            bios_date: f("smbios type 0"),
+            devicetree_model: f("/sys/firmware/devicetree/base/model"),
+            devicetree_serial: f("/sys/firmware/devicetree/base/serial-number"),
+            smbios_version: None,
+        }
+    }
+}
+
+impl HardwareSection {
+    /// An inventory where nothing was read (every probe failed with `reason`): the starting
+    /// point of an inventory, and a compact value for tests.
+    pub fn not_read(collected_at: DateTime<Utc>, reason: &str) -> Self {
+        HardwareSection {
+            collected_at,
+            as_root: false,
+            identity: MachineIdentity::not_read(reason),
+            machine_key: MachineKeyInfo {
+                value: None,
+                source: "none".into(),
+                weak: true,
+                skipped: vec![reason.to_owned()],
+            },
+            cpu: None,
+            memory: Memory {
+                total_bytes: Sourced::missing(
+                    ValueState::Unknown,
+                    "/proc/meminfo MemTotal",
+                    None,
+                    Some(reason.to_owned()),
+                ),
+                installed_bytes: None,
+                slots: Vec::new(),
+                check: format!("unknown: {reason}"),
+            },
+            disks: Vec::new(),
+            batteries: Vec::new(),
+            laptop_without_battery: false,
+            screens: Vec::new(),
+            pci_devices: Vec::new(),
+            network: Vec::new(),
+            peripherals: Peripherals::default(),
+            firmware: Firmware {
+                boot_mode: BootMode::Other,
+                secure_boot: SecureBootState::Unknown,
+                tpm: None,
+            },
+            grades: Grades {
+                overall: GradeLevel::Unknown,
+                verdicts: Vec::new(),
+            },
+            warnings: Vec::new(),
+        }
+    }
+}
+
 /// The machine identity key chosen by the documented fallback chain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MachineKeyInfo {
-    /// The key, e.g. `serial+uuid:PF1ABCDE/4c4c4544-…`; absent when nothing identifies the
-    /// machine.
+    /// The key, e.g. `smbios:PF1ABCDE:4c4c4544-…`, `board:…`, `mac:…`, `dt:…`; absent when
+    /// nothing identifies the machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// The link of the chain that served: `serial_uuid`, `board_serial`, `serial`, `uuid`,

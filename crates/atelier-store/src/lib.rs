@@ -271,14 +271,72 @@ impl Store {
         rows.iter().map(|(id, body)| decode(id, body)).collect()
     }
 
+    /// Applies `update` to the stored record `id` in one transaction (read, change, write),
+    /// so that changes made meanwhile by other processes (a running wipe's checkpoints) are
+    /// kept. Returns the updated record.
+    pub fn update_record(
+        &self,
+        id: Uuid,
+        update: impl FnOnce(&mut AssetRecord),
+    ) -> Result<AssetRecord> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.db_err(e))?;
+        let (rid, body) = read_record(&tx, &id.to_string())
+            .map_err(|e| self.db_err(e))?
+            .ok_or_else(|| StoreError::NoSuchRecord(id.to_string()))?;
+        let mut record = decode(&rid, &body)?;
+        update(&mut record);
+        record.updated_at = Utc::now();
+        write_record(&tx, &record).map_err(|e| self.db_err(e))?;
+        tx.commit().map_err(|e| self.db_err(e))?;
+        Ok(record)
+    }
+
+    /// The machine's open record: the newest record whose inventory has this machine key
+    /// (`hardware.machine_key.value`) and that has no certificate yet. A machine's inventory,
+    /// wipes and deployment go into one record until it is certified; the next visit after
+    /// that starts a new record.
+    pub fn open_machine_record(&self, machine_key: &str) -> Result<Option<AssetRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, body FROM records
+                 WHERE json_extract(body, '$.hardware.machine_key.value') = ?1
+                   AND json_extract(body, '$.certificate') IS NULL
+                 ORDER BY created_at DESC, id DESC LIMIT 1",
+            )
+            .map_err(|e| self.db_err(e))?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map([machine_key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.db_err(e))?;
+        rows.first().map(|(id, body)| decode(id, body)).transpose()
+    }
+
     /// Starts a job: stores its row (state `running`, owned by this process) and the record
-    /// it writes into, in one transaction.
+    /// it writes into, in one transaction. When the record is already stored (the machine's
+    /// open record, which another process may have changed since it was read), only
+    /// `record`'s sanitization entries are merged into the stored one; nothing else in it is
+    /// overwritten.
     pub fn start_job(&self, job: &Job, record: &AssetRecord) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.db_err(e))?;
-        write_record(&tx, record).map_err(|e| self.db_err(e))?;
+        let stored = read_record(&tx, &record.id.to_string()).map_err(|e| self.db_err(e))?;
+        let merged = match stored {
+            Some((id, body)) => {
+                let mut stored = decode(&id, &body)?;
+                for entry in &record.sanitization {
+                    stored.upsert_sanitization(entry.clone());
+                }
+                stored
+            }
+            None => record.clone(),
+        };
+        write_record(&tx, &merged).map_err(|e| self.db_err(e))?;
         tx.execute(
             "INSERT OR REPLACE INTO jobs
              (id, kind, record_id, target, state, owner, params, checkpoint, updated_at)

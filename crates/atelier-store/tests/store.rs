@@ -151,3 +151,63 @@ fn a_job_whose_owner_died_is_interrupted() {
     store.claim_job(job.id, &ProcessOwner::current()).unwrap();
     assert!(!store.job(job.id).unwrap().is_interrupted());
 }
+
+/// A record holding an inventory with this machine key.
+fn inventoried(key: Option<&str>) -> AssetRecord {
+    let mut rec = record();
+    let mut hw = atelier_record::HardwareSection::not_read(chrono::Utc::now(), "test");
+    hw.machine_key.value = key.map(str::to_owned);
+    rec.hardware = Some(hw);
+    rec
+}
+
+#[test]
+fn the_open_machine_record_is_the_newest_uncertified_one_with_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.open_machine_record("smbios:A:1").unwrap().is_none());
+
+    let old = inventoried(Some("smbios:A:1"));
+    store.save_record(&old).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let newer = inventoried(Some("smbios:A:1"));
+    store.save_record(&newer).unwrap();
+    store.save_record(&inventoried(Some("smbios:B:2"))).unwrap();
+    store.save_record(&inventoried(None)).unwrap();
+    store.save_record(&record()).unwrap();
+
+    let open = store.open_machine_record("smbios:A:1").unwrap().unwrap();
+    assert_eq!(open.id, newer.id);
+
+    // Once certified, the record is closed: the older one is the open one again.
+    let mut certified = newer.clone();
+    certified.certificate = Some(atelier_record::CertificateSection::default());
+    store.save_record(&certified).unwrap();
+    assert_eq!(
+        store.open_machine_record("smbios:A:1").unwrap().unwrap().id,
+        old.id
+    );
+    assert!(store.open_machine_record("smbios:C:3").unwrap().is_none());
+}
+
+#[test]
+fn starting_a_job_on_a_stored_record_merges_instead_of_overwriting() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let stale = inventoried(Some("smbios:A:1"));
+    store.save_record(&stale).unwrap();
+    // Meanwhile another process changes the stored record.
+    store
+        .update_record(stale.id, |r| r.bench.operator = Some("Camille".into()))
+        .unwrap();
+    // A wipe started from the stale copy.
+    let job = wipe_job(&stale, ProcessOwner::current());
+    store.start_job(&job, &stale).unwrap();
+    let now = store.record(stale.id).unwrap();
+    assert_eq!(now.bench.operator.as_deref(), Some("Camille"));
+    assert!(now.hardware.is_some());
+    assert!(matches!(
+        store.update_record(uuid::Uuid::nil(), |_| {}),
+        Err(StoreError::NoSuchRecord(_))
+    ));
+}

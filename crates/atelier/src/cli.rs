@@ -41,6 +41,63 @@ pub enum Command {
     /// Records in the local store.
     #[command(subcommand)]
     Records(RecordsCommand),
+    /// Inventory this machine: identity, CPU, memory, disks and their health, battery, screen,
+    /// and a verdict per component; saved in the machine's record.
+    Inventory(InventoryArgs),
+}
+
+/// Output formats of `atelier inventory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InventoryFormat {
+    /// One screen for the technician, the verdicts first (default).
+    Human,
+    /// The record's `hardware` section, as JSON.
+    Json,
+    /// A GLPI native inventory (JSON), for GLPI's /front/inventory.php or glpi-injector.
+    Glpi,
+}
+
+/// `atelier inventory`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct InventoryArgs {
+    /// `capture DIR`: archive this machine's inventory inputs.
+    #[command(subcommand)]
+    pub action: Option<InventoryCommand>,
+
+    /// Output format: human, json or glpi.
+    #[arg(long, value_name = "FORMAT", default_value = "human")]
+    pub format: InventoryFormat,
+
+    /// Same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+
+    /// Do not query SMART (disk health stays unknown).
+    #[arg(long)]
+    pub no_smart: bool,
+
+    /// Do not save the inventory into the machine's record.
+    #[arg(long)]
+    pub no_save: bool,
+
+    /// List loop devices as disks too (a bench on a virtual disk file).
+    #[arg(long, hide = true)]
+    pub include_loop_devices: bool,
+}
+
+/// `atelier inventory …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// Archive this machine's /sys, /proc, SMBIOS, EDID and smartctl inputs into DIR, to send
+    /// as a test fixture.
+    Capture {
+        /// Empty or new folder to write the capture into.
+        dir: PathBuf,
+        /// Do not run smartctl.
+        #[arg(long)]
+        no_smart: bool,
+    },
 }
 
 /// `atelier devices`.

@@ -94,6 +94,38 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("records", "", "Fiches du stockage local."),
     (
+        "inventory",
+        "",
+        "Inventaire de cette machine : identité, processeur, mémoire, disques et leur santé, batterie, écran, et un verdict par composant ; enregistré dans la fiche de la machine.",
+    ),
+    (
+        "inventory",
+        "format",
+        "Format de sortie : human (un écran pour le technicien), json ou glpi.",
+    ),
+    ("inventory", "json", "Comme --format json."),
+    (
+        "inventory",
+        "no_smart",
+        "Ne pas interroger SMART (la santé des disques reste inconnue).",
+    ),
+    (
+        "inventory",
+        "no_save",
+        "Ne pas enregistrer l'inventaire dans la fiche de la machine.",
+    ),
+    (
+        "inventory capture",
+        "",
+        "Archive les données d'inventaire de cette machine (/sys, /proc, SMBIOS, EDID, smartctl) dans DIR, pour l'envoyer comme cas de test.",
+    ),
+    (
+        "inventory capture",
+        "dir",
+        "Dossier vide ou nouveau où écrire la capture.",
+    ),
+    ("inventory capture", "no_smart", "Ne pas lancer smartctl."),
+    (
         "records list",
         "",
         "Liste les fiches, la plus récente en dernier.",

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use atelier_device::{BootEvidence, DeviceKind, HolderKind, Refusal};
 use atelier_record::{
-    MediaKind, Outcome, PassPattern, Transport, VerificationMode, VerificationResult,
+    GradeLevel, MediaKind, Outcome, PassPattern, Transport, VerificationMode, VerificationResult,
 };
 
 /// The operator's language.
@@ -358,6 +358,130 @@ pub enum Msg<'a> {
     VerifyResult(VerificationResult),
     /// A short label of `records show`.
     Label(Label),
+    /// An unexpected internal error (serialisation…).
+    Internal(String),
+    /// The inventory was saved into a record.
+    InventorySaved {
+        /// Record id.
+        id: &'a str,
+    },
+    /// A probe of the inventory could not read everything.
+    ProbeWarning {
+        /// The probe.
+        probe: &'a str,
+        /// What went wrong (English, from the probe).
+        message: &'a str,
+    },
+    /// An overall or component grade.
+    Grade(GradeLevel),
+    /// `inventory capture` finished.
+    CaptureDone {
+        /// Destination.
+        dir: &'a Path,
+        /// Files written.
+        files: u64,
+        /// Bytes written.
+        bytes: u64,
+        /// Files skipped.
+        skipped: usize,
+    },
+    /// `inventory capture` failed.
+    CaptureFailed {
+        /// Destination.
+        dir: &'a Path,
+        /// The cause.
+        cause: String,
+    },
+}
+
+/// Labels of the inventory summary (`atelier inventory`).
+#[derive(Debug, Clone, Copy)]
+#[allow(missing_docs)] // each variant is its label, see `text`
+pub enum InvLabel {
+    Machine,
+    Serial,
+    Chassis,
+    Verdict,
+    Cpu,
+    Core,
+    Cores,
+    Thread,
+    Threads,
+    Memory,
+    EmptySlot,
+    Disk,
+    HealthGood,
+    HealthWarning,
+    HealthFailing,
+    HealthUnknown,
+    BootMedium,
+    Battery,
+    Wear,
+    Cycles,
+    Screen,
+    Graphics,
+    Network,
+    Devices,
+    Touchscreen,
+    Firmware,
+    MachineKey,
+    KeyWeak,
+    KeyStrong,
+    Yes,
+    No,
+    NeedsRoot,
+    NotRootHint,
+}
+
+impl InvLabel {
+    /// The label in `lang`.
+    pub fn text(self, lang: Lang) -> &'static str {
+        use InvLabel::*;
+        let (fr, en) = match self {
+            Machine => ("Machine", "Machine"),
+            Serial => ("N° de série", "Serial"),
+            Chassis => ("boîtier", "chassis"),
+            Verdict => ("Verdict", "Verdict"),
+            Cpu => ("Processeur", "CPU"),
+            Core => ("cœur", "core"),
+            Cores => ("cœurs", "cores"),
+            Thread => ("fil d'exécution", "thread"),
+            Threads => ("fils d'exécution", "threads"),
+            Memory => ("Mémoire", "Memory"),
+            EmptySlot => ("emplacement vide", "empty slot"),
+            Disk => ("Disque", "Disk"),
+            HealthGood => ("bon", "good"),
+            HealthWarning => ("à surveiller", "to watch"),
+            HealthFailing => ("DÉFAILLANT", "FAILING"),
+            HealthUnknown => ("inconnu", "unknown"),
+            BootMedium => ("clé de démarrage", "boot medium"),
+            Battery => ("Batterie", "Battery"),
+            Wear => ("usure", "wear"),
+            Cycles => ("cycles", "cycles"),
+            Screen => ("Écran", "Screen"),
+            Graphics => ("Graphique", "Graphics"),
+            Network => ("Réseau", "Network"),
+            Devices => ("Équipement", "Devices"),
+            Touchscreen => ("écran tactile", "touchscreen"),
+            Firmware => ("Micrologiciel", "Firmware"),
+            MachineKey => ("Clé machine", "Machine key"),
+            KeyWeak => ("faible", "weak"),
+            KeyStrong => ("forte", "strong"),
+            Yes => ("oui", "yes"),
+            No => ("non", "no"),
+            NeedsRoot => (
+                "indisponible (droits administrateur requis)",
+                "unavailable (needs root)",
+            ),
+            NotRootHint => (
+                "Sans droits administrateur : numéros de série, emplacements mémoire et santé SMART \
+                 manquent. Relancez avec sudo.",
+                "Not root: serial numbers, memory slots and SMART health are missing. Run it \
+                 again with sudo.",
+            ),
+        };
+        lang.pick(fr, en)
+    }
 }
 
 /// Short labels of the record view (`atelier records show`).
@@ -785,6 +909,57 @@ impl Msg<'_> {
                 "Arrêt demandé : fin de la requête en cours, point de reprise enregistré…",
                 "Stop requested: finishing the current request, saving a checkpoint…",
             ),
+            Msg::Internal(cause) => match lang {
+                Fr => format!("erreur interne : {cause}. Signalez-la avec la commande lancée."),
+                En => format!("internal error: {cause}. Please report it with the command run."),
+            },
+            Msg::InventorySaved { id } => match lang {
+                Fr => format!("Inventaire enregistré dans la fiche {id}."),
+                En => format!("Inventory saved in record {id}."),
+            },
+            Msg::ProbeWarning { probe, message } => match lang {
+                Fr => format!("inventaire, sonde {probe} : {message}"),
+                En => format!("inventory, probe {probe}: {message}"),
+            },
+            Msg::Grade(level) => match level {
+                GradeLevel::Good => s("bon pour le service", "good to go"),
+                GradeLevel::Attention => s("utilisable, à revoir", "usable, needs attention"),
+                GradeLevel::Replace => s(
+                    "une pièce à remplacer ou ajouter",
+                    "a part to replace or add",
+                ),
+                GradeLevel::Unknown => s(
+                    "incomplet (données manquantes)",
+                    "incomplete (data missing)",
+                ),
+            },
+            Msg::CaptureDone {
+                dir,
+                files,
+                bytes: size,
+                skipped,
+            } => match lang {
+                Fr => format!(
+                    "Capture écrite dans {} : {files} fichiers, {}, {skipped} ignorés (voir atelier-capture/manifest.json). Envoyez ce dossier (archivé) à l'équipe.",
+                    dir.display(),
+                    bytes(lang, *size)
+                ),
+                En => format!(
+                    "Capture written to {}: {files} files, {}, {skipped} skipped (see atelier-capture/manifest.json). Send this folder (archived) to the team.",
+                    dir.display(),
+                    bytes(lang, *size)
+                ),
+            },
+            Msg::CaptureFailed { dir, cause } => match lang {
+                Fr => format!(
+                    "capture impossible dans {} : {cause}. Choisissez un dossier vide ou nouveau.",
+                    dir.display()
+                ),
+                En => format!(
+                    "cannot capture into {}: {cause}. Choose an empty or new folder.",
+                    dir.display()
+                ),
+            },
             Msg::NoRecords => s(
                 "aucune fiche dans le stockage local.",
                 "no record in the local store.",

@@ -75,6 +75,7 @@ fn main() -> ExitCode {
         Command::Devices(args) => commands::devices::run(&ctx, args),
         Command::Wipe(args) => commands::wipe::run(&ctx, args),
         Command::Records(cmd) => commands::records::run(&ctx, cmd),
+        Command::Inventory(args) => commands::inventory::run(&ctx, args),
     };
     ExitCode::from(code)
 }

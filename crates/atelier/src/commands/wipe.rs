@@ -167,7 +167,12 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
         let index = match records.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {
-                records.push((key, AssetRecord::new(ctx.bench())));
+                let record = match &key {
+                    None => open_machine_record(ctx, &store),
+                    Some(_) => None,
+                }
+                .unwrap_or_else(|| AssetRecord::new(ctx.bench()));
+                records.push((key, record));
                 records.len() - 1
             }
         };
@@ -221,6 +226,14 @@ struct JobRun {
 /// Which record a device's wipe goes into: the machine's record (internal disks, and loop
 /// devices, which stand for them in tests and demos), or a record of its own for removable
 /// media — an SD card or a USB stick is an asset of its own.
+/// The machine's open record when `atelier inventory` made one (same machine key, not yet
+/// certified): the wipes of the machine's own disks go into it. `None` when the machine has
+/// no key or no open record, or the store cannot say (a new record is made then).
+fn open_machine_record(ctx: &Context, store: &atelier_store::Store) -> Option<AssetRecord> {
+    let key = atelier_inventory::machine::identify(ctx.root.base()).value?;
+    store.open_machine_record(&key).ok().flatten()
+}
+
 fn record_key(device: &BlockDevice) -> Option<String> {
     let own_asset = device.transport == Transport::Usb
         || (device.removable && device.transport != Transport::Loop);
