@@ -16,6 +16,10 @@ vm-test:
 bench:
     sudo scripts/bench-wipe.sh
 
+# `atelier inventory` against lshw (hyperfine); results in target/bench-inventory/.
+bench-inventory:
+    sudo scripts/bench-inventory.sh
+
 # Formatting and lints.
 lint:
     scripts/lint.sh

@@ -17,6 +17,8 @@ nix::ioctl_read_bad!(
 );
 // BLKROGET = _IO(0x12, 94): read-only flag, written through an int pointer.
 nix::ioctl_read_bad!(blk_ro_get, nix::request_code_none!(0x12, 94), libc::c_int);
+// BLKZEROOUT = _IO(0x12, 127): zeroes a byte range, read as two u64 (start, length).
+nix::ioctl_write_ptr_bad!(blk_zero_out, nix::request_code_none!(0x12, 127), [u64; 2]);
 
 /// Capacity of the block device open as `file`, in bytes.
 pub(crate) fn size_bytes(file: &File) -> io::Result<u64> {
@@ -52,4 +54,15 @@ pub(crate) fn is_read_only(file: &File) -> io::Result<bool> {
     // pointer, which points to a live c_int on our stack.
     unsafe { blk_ro_get(file.as_raw_fd(), &mut flag) }.map_err(io::Error::from)?;
     Ok(flag != 0)
+}
+
+/// Zeroes `len` bytes from `offset` on the block device open (for writing) as `file`: the
+/// kernel uses the device's write-zeroes command where it has one, and writes zero pages
+/// itself otherwise.
+pub(crate) fn zero_out(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    let range: [u64; 2] = [offset, len];
+    // SAFETY: the fd is open for the lifetime of `file`; BLKZEROOUT only reads two u64 through
+    // the pointer, which points to a live array on our stack.
+    unsafe { blk_zero_out(file.as_raw_fd(), &range) }.map_err(io::Error::from)?;
+    Ok(())
 }

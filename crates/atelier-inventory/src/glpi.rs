@@ -250,7 +250,7 @@ fn identity_lines(hw: &HardwareSection) -> Vec<String> {
     let mut disks: Vec<String> = hw
         .disks
         .iter()
-        .filter(|d| !d.boot_medium)
+        .filter(|d| !crate::grade::is_bench_stick(d))
         .filter_map(|d| text(d.device.serial.as_deref()).map(|s| format!("disk_serial={s}")))
         .collect();
     disks.sort();
@@ -452,11 +452,11 @@ fn memory_slot((index, slot): (usize, &MemorySlot)) -> Obj {
     o
 }
 
-/// One `content.storages` entry, or `None` for the boot medium (it leaves with the stick) and
-/// loop devices (not hardware).
+/// One `content.storages` entry, or `None` for the bench's stick (it leaves with the
+/// technician) and loop devices (not hardware).
 fn storage(disk: &Disk) -> Option<Obj> {
     let dev = &disk.device;
-    if disk.boot_medium || dev.transport == Transport::Loop {
+    if crate::grade::is_bench_stick(disk) || dev.transport == Transport::Loop {
         return None;
     }
     let mut o = Obj::default();

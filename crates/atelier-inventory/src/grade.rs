@@ -27,7 +27,7 @@
 //! | `screen_missing` | attention | portable chassis and no internal panel EDID: panel or cable to check |
 //! | `identity_weak` | attention | the machine key is weak or absent: stick an asset label |
 //!
-//! Internal disks are the [`Disk`]s that are neither the boot medium nor removable nor on USB.
+//! Internal disks are the [`Disk`]s that are neither removable nor on USB ([`is_internal`]).
 
 use atelier_record::{
     Battery, Disk, GradeLevel, Grades, HardwareSection, HealthVerdict, MediaKind, Transport,
@@ -67,11 +67,17 @@ fn pct(value: f64, fr: bool) -> String {
     if fr { s.replace('.', ",") } else { s }
 }
 
-/// True for the disks the machine keeps: not the boot medium, not removable, not on USB.
+/// True for the disks the machine keeps: not removable, not on USB, not a loop device. An
+/// internal disk holding the running system (Atelier run on an installed machine rather than
+/// from the stick) is still the machine's disk.
 pub fn is_internal(disk: &Disk) -> bool {
-    !disk.boot_medium
-        && !disk.device.removable
-        && !matches!(disk.device.transport, Transport::Usb | Transport::Loop)
+    !disk.device.removable && !matches!(disk.device.transport, Transport::Usb | Transport::Loop)
+}
+
+/// True for the bench's own stick: the boot medium when it is not an internal disk. It leaves
+/// with the technician and is not part of the machine.
+pub fn is_bench_stick(disk: &Disk) -> bool {
+    disk.boot_medium && !is_internal(disk)
 }
 
 fn battery_verdicts(batteries: &[Battery], laptop_without_battery: bool) -> Vec<Verdict> {

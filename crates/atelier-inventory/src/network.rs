@@ -19,8 +19,10 @@
 //!
 //! # Permanent addresses
 //!
-//! [`NetworkInterface::mac_permanent`] is true only when `addr_assign_type` is 0: the address is
-//! the one the device came with. When it is false (randomised by NetworkManager or systemd, or
+//! [`NetworkInterface::mac_permanent`] is true only when `addr_assign_type` is 0 and the
+//! address is universally administered (bit 1 of the first octet clear; IEEE 802 §8.2): the
+//! address is the one the device came with. A locally administered address reported as
+//! permanent (virtual machines, boards that make one up at boot) identifies nothing. When it is false (randomised by NetworkManager or systemd, or
 //! set by hand) the address must not serve as the machine's identity. The burnt-in address of
 //! such an interface is still known to the driver (`ETHTOOL_GPERMADDR`, `ethtool -P`), but the
 //! bench does not ask for it: the bench's live system does not randomise addresses, so on the
@@ -90,7 +92,14 @@ fn read_interface(path: &Path, name: String) -> Option<NetworkInterface> {
     let kind = interface_kind(path);
     let mac = read_trimmed(&path.join("address")).filter(|mac| !is_null_mac(mac));
     let assign_type = read_trimmed(&path.join("addr_assign_type")).and_then(|t| t.parse().ok());
-    let mac_permanent = mac.is_some() && assign_type == Some(NET_ADDR_PERM);
+    // A locally administered address (bit 1 of the first octet) was not burnt in by a
+    // manufacturer, even when the kernel calls it permanent (virtual machines, some boards).
+    let locally_administered = mac
+        .as_deref()
+        .and_then(|m| u8::from_str_radix(m.get(..2)?, 16).ok())
+        .is_some_and(|first| first & 0x02 != 0);
+    let mac_permanent =
+        mac.is_some() && assign_type == Some(NET_ADDR_PERM) && !locally_administered;
     Some(NetworkInterface {
         source: format!("/sys/class/net/{name}"),
         name,

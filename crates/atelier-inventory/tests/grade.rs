@@ -176,17 +176,23 @@ fn disk_rules() {
     hw.disks[0].device.size_bytes = 32_000_000_000;
     assert!(has(&hw, "disk_small"));
 
-    // The boot stick and USB disks are not the machine's disks.
+    // The boot stick and USB disks are not the machine's disks…
     let mut hw = base();
-    hw.disks[0].boot_medium = true;
-    hw.disks.push(disk(
+    hw.disks.clear();
+    let mut stick = disk(
         "sdb",
         Transport::Usb,
         MediaKind::Flash,
         HealthVerdict::Failing,
-    ));
+    );
+    stick.boot_medium = true;
+    hw.disks.push(stick);
     assert!(has(&hw, "disk_none"));
     assert!(!has(&hw, "disk_failing"));
+    // … but an internal disk holding the running system is.
+    let mut hw = base();
+    hw.disks[0].boot_medium = true;
+    assert!(has(&hw, "disk_ok") && !has(&hw, "disk_none"));
 }
 
 #[test]

@@ -213,7 +213,8 @@ fn reads_physical_interfaces_by_name_with_kind_mac_driver_and_bus() {
                 "wwan0",
                 "wwan",
                 "0e:00:00:00:00:01",
-                true,
+                // addr_assign_type 0, but locally administered (0x0e has bit 1 set).
+                false,
                 "qmi_wwan",
                 "usb"
             ),

@@ -514,3 +514,41 @@ fn reads_this_machine_and_agrees_with_uevent() {
     sorted.sort_by(|a, b| a.address.cmp(&b.address));
     assert_eq!(sorted, devices, "one PCI domain here: sorted by text too");
 }
+
+/// The selective index (what the inventory uses) names everything exactly as the full index
+/// does, on the hand-written database and on the real one, for every vendor / class it has.
+#[test]
+fn the_selective_index_agrees_with_the_full_one() {
+    let mut texts = vec![IDS.to_owned()];
+    texts.extend(real_database());
+    for text in &texts {
+        let full = PciIds::parse(text);
+        // Every vendor / class header of the text, and a few absent ones.
+        let mut vendors: Vec<u16> = vec![0x0000, 0xfffe];
+        let mut classes: Vec<u8> = vec![0xfe];
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("C ") {
+                if let Ok(c) = u8::from_str_radix(rest.get(..2).unwrap_or(""), 16) {
+                    classes.push(c);
+                }
+            } else if !line.starts_with(['\t', '#']) {
+                if let Ok(v) = u16::from_str_radix(line.get(..4).unwrap_or(""), 16) {
+                    vendors.push(v);
+                }
+            }
+        }
+        let selected = PciIds::parse_selected(text, &vendors, &classes);
+        for &v in &vendors {
+            assert_eq!(full.vendor(v), selected.vendor(v), "vendor {v:04x}");
+            for d in [0x0000u16, 0x0001, 0x1234, 0x2000, 0xa000, 0xffff] {
+                assert_eq!(full.device(v, d), selected.device(v, d), "{v:04x}:{d:04x}");
+            }
+        }
+        for &c in &classes {
+            assert_eq!(full.class(c), selected.class(c), "class {c:02x}");
+            for sc in 0..=0x10u8 {
+                assert_eq!(full.subclass(c, sc), selected.subclass(c, sc));
+            }
+        }
+    }
+}

@@ -13,9 +13,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+mod deployment;
 mod hardware;
 mod sanitization;
 
+pub use deployment::{ByteRange, Customisation, DeployVerification, DeploymentSection, ImageInfo};
 pub use hardware::{
     Battery, BootMode, Cpu, Disk, DiskHealth, Firmware, GradeLevel, Grades, HardwareSection,
     HealthVerdict, MachineIdentity, MachineKeyInfo, Memory, MemorySlot, NetworkInterface,
@@ -137,13 +139,153 @@ pub struct ToolInfo {
     pub version: String,
 }
 
-/// Operating-system deployment. The deploy stage defines its content.
+/// Traceability certificate, written by the certify stage (`atelier-certify`).
+///
+/// **What is signed.** The signature covers the canonical JSON (RFC 8785) of the whole record
+/// *except* three members: `updated_at` (bookkeeping, bumped by every later save),
+/// `deliveries` (pushes happen after certification) and this section's `seal` (it holds the
+/// signature itself). Everything else — the hardware, every wipe, the deployment and this
+/// section's claims (id, date, clock, verdict, language) — is covered, so changing any of it
+/// breaks the signature. `atelier-certify` computes that view the same way when it signs and
+/// when it verifies.
+///
+/// `Default` gives an empty placeholder (nil id, 1970 date, no seal); real certificates come
+/// from `atelier-certify`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct DeploymentSection {}
+pub struct CertificateSection {
+    /// Unique identifier of the certificate (UUIDv7), printed on it and carried by its QR code.
+    pub certificate_id: Uuid,
+    /// When the certificate was issued, read from [`CertificateSection::clock`].
+    pub issued_at: DateTime<Utc>,
+    /// The clock `issued_at` was read from, and whether it was synchronised.
+    pub clock: ClockSource,
+    /// True when the record holds at least one wipe and every wipe it holds passed
+    /// ([`AssetRecord::all_wipes_passed`] when the certificate was issued).
+    pub all_wipes_passed: bool,
+    /// What the certificate's title says; "reconditionné" only for
+    /// [`TitleVerdict::Refurbished`].
+    pub title_verdict: TitleVerdict,
+    /// The language the certificate is written in.
+    pub language: Language,
+    /// The signature over the record; absent only while the certificate is being signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<CertificateSeal>,
+}
 
-/// Traceability certificate. The certify stage defines its content.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct CertificateSection {}
+/// The clock a date was read from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClockSource {
+    /// Which clock.
+    pub clock: ClockKind,
+    /// Whether that clock was synchronised with NTP at the time.
+    pub ntp_synchronized: NtpSync,
+    /// How `ntp_synchronized` was found, e.g. `timedatectl NTPSynchronized` or
+    /// `/run/systemd/timesync/synchronized`; absent when nothing could tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_with: Option<String>,
+}
+
+/// A clock a date can be read from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockKind {
+    /// The bench's system clock (`CLOCK_REALTIME`).
+    #[default]
+    SystemClock,
+}
+
+/// Whether a clock was synchronised with NTP.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NtpSync {
+    /// Synchronised.
+    Yes,
+    /// Not synchronised: the date is whatever the machine's clock said.
+    No,
+    /// Nothing could tell.
+    #[default]
+    Unknown,
+}
+
+/// What a certificate's title says, from the most to the least favourable.
+///
+/// The word "reconditionné" (French decree 2022-190: every function tested and every previous
+/// user's data deleted) may appear only for [`TitleVerdict::Refurbished`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TitleVerdict {
+    /// Every wipe passed with no exception and every functional check passed: "reconditionné".
+    Refurbished,
+    /// Every wipe passed with no exception; the functional checks did not all pass or were not
+    /// performed. Data erased, not "reconditionné".
+    Erased,
+    /// Every wipe passed but at least one carries an exception (e.g. a hidden area remained):
+    /// "erased with exceptions".
+    ErasedWithExceptions,
+    /// At least one wipe failed or did not finish: the title says so.
+    ErasureFailed,
+    /// The record holds no wipe.
+    #[default]
+    NoErasure,
+}
+
+impl TitleVerdict {
+    /// The verdict for a record's `sanitization` entries and the result of its functional
+    /// checks (`None`: not performed).
+    pub fn decide(
+        sanitization: &[SanitizationEntry],
+        functional_checks_passed: Option<bool>,
+    ) -> Self {
+        if sanitization.is_empty() {
+            TitleVerdict::NoErasure
+        } else if sanitization.iter().any(|e| e.outcome != Outcome::Passed) {
+            TitleVerdict::ErasureFailed
+        } else if sanitization.iter().any(|e| !e.exceptions.is_empty()) {
+            TitleVerdict::ErasedWithExceptions
+        } else if functional_checks_passed == Some(true) {
+            TitleVerdict::Refurbished
+        } else {
+            TitleVerdict::Erased
+        }
+    }
+
+    /// True only when the certificate may use the word "reconditionné".
+    pub fn permits_reconditionne(self) -> bool {
+        self == TitleVerdict::Refurbished
+    }
+}
+
+/// The language of a certificate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// French.
+    #[default]
+    Fr,
+    /// English.
+    En,
+}
+
+/// The signature of a certified record (see [`CertificateSection`] for what it covers).
+///
+/// Strings rather than enums for the algorithm names, so that a record signed by a newer
+/// bench still loads here and is refused by verification with a clear message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CertificateSeal {
+    /// Signature algorithm: `Ed25519` (RFC 8032, pure Ed25519 over the canonical bytes).
+    pub algorithm: String,
+    /// Canonicalisation of the signed JSON: `RFC8785` (JSON Canonicalization Scheme).
+    pub canonicalisation: String,
+    /// SHA-256 of the signed bytes, 64 lowercase hex digits.
+    pub sha256: String,
+    /// The signature, 128 lowercase hex digits.
+    pub signature: String,
+    /// Short fingerprint of the bench key, e.g. `3d40-17c3-e843-895a` (the first 8 bytes of
+    /// the SHA-256 of the public key, in groups of four hex digits).
+    pub key_fingerprint: String,
+    /// The bench's public key, 64 lowercase hex digits.
+    pub public_key: String,
+}
 
 /// One push of the record to a central inventory. The push stage defines its content.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

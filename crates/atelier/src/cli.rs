@@ -41,9 +41,94 @@ pub enum Command {
     /// Records in the local store.
     #[command(subcommand)]
     Records(RecordsCommand),
+    /// Write an OS image to one or more disks or cards at once, verify each, and record it.
+    Deploy(DeployArgs),
+    /// Issue the signed certificate of a record (only when every wipe in it passed).
+    Certify(CertifyArgs),
+    /// Check a certificate (signed JSON) offline: unchanged, and signed by a known bench.
+    Verify(VerifyArgs),
+    /// The bench's signing key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Inventory this machine: identity, CPU, memory, disks and their health, battery, screen,
     /// and a verdict per component; saved in the machine's record.
     Inventory(InventoryArgs),
+}
+
+/// `atelier deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The image: a file (.img, .img.xz, .img.zst, .img.gz, .zip) or a name from the catalogue.
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+
+    /// Disks or cards to write (/dev/sdb, /dev/mmcblk0…); several are written at once.
+    #[arg(long = "to", value_name = "DEVICE", required = true, num_args = 1..)]
+    pub targets: Vec<PathBuf>,
+
+    /// Image catalogue (default: images/images.toml in the data folder).
+    #[arg(long, value_name = "FILE")]
+    pub catalogue: Option<PathBuf>,
+
+    /// Block map of the image (default: IMAGE.bmap or the image's name without compression
+    /// suffix + .bmap, when present).
+    #[arg(long, value_name = "FILE")]
+    pub bmap: Option<PathBuf>,
+
+    /// Do not use a block map even when one is beside the image.
+    #[arg(long, conflicts_with = "bmap")]
+    pub no_bmap: bool,
+
+    /// Expected SHA-256 of the image file as published (when it is not in the catalogue).
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+
+    /// Show the plan and stop; nothing is written.
+    #[arg(long)]
+    pub plan_only: bool,
+
+    /// Do not ask for confirmation (scripts, tests).
+    #[arg(long)]
+    pub yes_i_understand_this_destroys_data: bool,
+
+    /// Print JSON events instead of progress bars.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `atelier certify`.
+#[derive(Debug, Args)]
+pub struct CertifyArgs {
+    /// Record identifier, its first characters, or `last`.
+    #[arg(default_value = "last")]
+    pub record: String,
+
+    /// Also write the signed certificate (JSON) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Print the signed certificate on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `atelier verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The certificate: a signed JSON file written by `atelier certify`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Trusted bench keys (default: trusted-keys in the data folder, plus this bench's key).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_keys: Option<PathBuf>,
+}
+
+/// `atelier keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Show this bench's public key and fingerprint (the key is made on first use).
+    Show,
 }
 
 /// Output formats of `atelier inventory`.

@@ -94,6 +94,97 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("records", "", "Fiches du stockage local."),
     (
+        "certify",
+        "",
+        "Établit le certificat signé d'une fiche (seulement si chaque effacement de la fiche a réussi).",
+    ),
+    (
+        "certify",
+        "record",
+        "Identifiant de la fiche, ses premiers caractères, ou `last`.",
+    ),
+    (
+        "certify",
+        "out",
+        "Écrit aussi le certificat signé (JSON) dans FICHIER.",
+    ),
+    (
+        "certify",
+        "json",
+        "Affiche le certificat signé sur la sortie standard.",
+    ),
+    (
+        "verify",
+        "",
+        "Vérifie un certificat (JSON signé) hors ligne : intact, et signé par un banc connu.",
+    ),
+    (
+        "verify",
+        "file",
+        "Le certificat : un fichier JSON signé écrit par `atelier certify`.",
+    ),
+    (
+        "verify",
+        "trusted_keys",
+        "Clés de bancs de confiance (par défaut : trusted-keys dans le dossier de données, plus la clé de ce banc).",
+    ),
+    ("keys", "", "La clé de signature du banc."),
+    (
+        "keys show",
+        "",
+        "Affiche la clé publique de ce banc et son empreinte (la clé est créée au premier usage).",
+    ),
+    (
+        "deploy",
+        "",
+        "Écrit une image de système sur un ou plusieurs disques ou cartes à la fois, vérifie chacun et l'enregistre.",
+    ),
+    (
+        "deploy",
+        "image",
+        "L'image : un fichier (.img, .img.xz, .img.zst, .img.gz, .zip) ou un nom du catalogue.",
+    ),
+    (
+        "deploy",
+        "targets",
+        "Disques ou cartes à écrire (/dev/sdb, /dev/mmcblk0…) ; plusieurs sont écrits en même temps.",
+    ),
+    (
+        "deploy",
+        "catalogue",
+        "Catalogue d'images (par défaut : images/images.toml dans le dossier de données).",
+    ),
+    (
+        "deploy",
+        "bmap",
+        "Carte des blocs de l'image (par défaut : IMAGE.bmap, ou le nom de l'image sans suffixe de compression + .bmap, s'il existe).",
+    ),
+    (
+        "deploy",
+        "no_bmap",
+        "Ne pas utiliser de carte des blocs, même s'il y en a une à côté de l'image.",
+    ),
+    (
+        "deploy",
+        "sha256",
+        "SHA-256 attendu du fichier image tel que publié (s'il n'est pas dans le catalogue).",
+    ),
+    (
+        "deploy",
+        "plan_only",
+        "Affiche le plan et s'arrête ; rien n'est écrit.",
+    ),
+    (
+        "deploy",
+        "yes_i_understand_this_destroys_data",
+        "Ne pas demander de confirmation (scripts, tests).",
+    ),
+    (
+        "deploy",
+        "json",
+        "Affiche des événements JSON au lieu des barres de progression.",
+    ),
+    (
         "inventory",
         "",
         "Inventaire de cette machine : identité, processeur, mémoire, disques et leur santé, batterie, écran, et un verdict par composant ; enregistré dans la fiche de la machine.",

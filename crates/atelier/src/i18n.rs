@@ -8,7 +8,8 @@ use std::path::Path;
 
 use atelier_device::{BootEvidence, DeviceKind, HolderKind, Refusal};
 use atelier_record::{
-    GradeLevel, MediaKind, Outcome, PassPattern, Transport, VerificationMode, VerificationResult,
+    GradeLevel, MediaKind, Outcome, PassPattern, TitleVerdict, Transport, VerificationMode,
+    VerificationResult,
 };
 
 /// The operator's language.
@@ -360,6 +361,134 @@ pub enum Msg<'a> {
     Label(Label),
     /// An unexpected internal error (serialisation…).
     Internal(String),
+    /// The bench's signing key or the trust list cannot be used.
+    KeyProblem(String),
+    /// A new signing key was made.
+    KeyCreated {
+        /// Its file.
+        path: &'a Path,
+    },
+    /// `keys show`.
+    KeyShow {
+        /// Fingerprint.
+        fingerprint: String,
+        /// Public key, hex.
+        public_key: String,
+        /// Key file.
+        path: &'a Path,
+    },
+    /// `certify` refused: a wipe did not pass.
+    CertifyRefused {
+        /// The device.
+        device: &'a str,
+        /// Its outcome.
+        outcome: Outcome,
+    },
+    /// `certify` refused: nothing to certify.
+    CertifyNothing,
+    /// The certificate file could not be written.
+    CertificateWriteFailed {
+        /// The file.
+        path: &'a Path,
+        /// The cause.
+        cause: String,
+    },
+    /// A certificate was issued.
+    CertificateIssued {
+        /// Certificate id.
+        id: &'a str,
+        /// Its verdict.
+        verdict: TitleVerdict,
+        /// Hash of the signed record.
+        sha256: &'a str,
+        /// Key fingerprint.
+        fingerprint: &'a str,
+        /// Where it was written.
+        path: &'a Path,
+    },
+    /// The certificate file cannot be read.
+    CertificateUnreadable {
+        /// The file.
+        path: &'a Path,
+        /// The cause.
+        cause: String,
+    },
+    /// `verify`: valid.
+    CertificateValid {
+        /// Certificate id.
+        id: &'a str,
+        /// Verdict, when the signed record is certified.
+        verdict: Option<TitleVerdict>,
+        /// Label of the signing bench.
+        signer: &'a str,
+        /// Key fingerprint.
+        fingerprint: &'a str,
+        /// Hash.
+        sha256: &'a str,
+    },
+    /// `verify`: invalid, why.
+    CertificateInvalid(String),
+    /// The image cannot be used (not found, unreadable, damaged, wrong hash, bad block map):
+    /// the library's message, which names the file, the cause and the next step.
+    DeployImageProblem(String),
+    /// A target is smaller than the image.
+    TargetTooSmall {
+        /// The device.
+        device: &'a str,
+        /// Its size.
+        device_bytes: u64,
+        /// The image's size.
+        image_bytes: u64,
+    },
+    /// Confirmation prompt of a deployment.
+    ConfirmDeployPrompt {
+        /// The device.
+        device: &'a str,
+        /// What to type.
+        token: &'a str,
+    },
+    /// The typed token did not match (deployment).
+    ConfirmDeployMismatch {
+        /// The device.
+        device: &'a str,
+    },
+    /// The image of a deployment plan.
+    DeployPlanImage {
+        /// Image name.
+        name: &'a str,
+        /// Container format.
+        format: &'a str,
+        /// Decoded size, formatted.
+        size: String,
+        /// An expected hash is known.
+        checked: bool,
+        /// A block map is used.
+        bmap: bool,
+    },
+    /// Header of the targets of a deployment plan.
+    DeployPlanTargets {
+        /// Number of targets.
+        count: usize,
+    },
+    /// The warning of a deployment plan.
+    DeployPlanWarning,
+    /// A phase of a deployment, by its name (prepare, write, commit, verify).
+    DeployPhase(&'a str),
+    /// The result of one target of a deployment.
+    DeployResult {
+        /// The device.
+        device: &'a str,
+        /// The verdict.
+        outcome: Outcome,
+        /// Bytes written, formatted.
+        written: String,
+        /// Bytes skipped, formatted.
+        skipped: String,
+        /// Bytes read back, formatted.
+        checked: String,
+        /// Write speed, formatted.
+        speed: String,
+    },
     /// The inventory was saved into a record.
     InventorySaved {
         /// Record id.
@@ -523,6 +652,14 @@ pub enum Label {
     Error,
     /// "detail".
     Detail,
+    /// "Inventory".
+    Inventory,
+    /// "Deployment".
+    Deployment,
+    /// "skipped".
+    Skipped,
+    /// "Certificate".
+    Certificate,
 }
 
 impl Label {
@@ -546,6 +683,10 @@ impl Label {
             Label::Resumed => ("reprise", "resumed"),
             Label::Error => ("erreur", "error"),
             Label::Detail => ("détail", "detail"),
+            Label::Inventory => ("Inventaire", "Inventory"),
+            Label::Deployment => ("Installation", "Deployment"),
+            Label::Skipped => ("non écrit", "skipped"),
+            Label::Certificate => ("Certificat", "Certificate"),
         };
         lang.pick(fr, en)
     }
@@ -913,6 +1054,207 @@ impl Msg<'_> {
                 Fr => format!("erreur interne : {cause}. Signalez-la avec la commande lancée."),
                 En => format!("internal error: {cause}. Please report it with the command run."),
             },
+            Msg::KeyProblem(cause) => match lang {
+                Fr => format!("clé de signature : {cause}"),
+                En => format!("signing key: {cause}"),
+            },
+            Msg::KeyCreated { path } => match lang {
+                Fr => format!(
+                    "Nouvelle clé de signature de ce banc créée dans {} (à sauvegarder ; sa clé publique est à enregistrer auprès de l'association).",
+                    path.display()
+                ),
+                En => format!(
+                    "New signing key of this bench created in {} (back it up; register its public key with the organisation).",
+                    path.display()
+                ),
+            },
+            Msg::KeyShow {
+                fingerprint,
+                public_key,
+                path,
+            } => match lang {
+                Fr => format!(
+                    "Empreinte : {fingerprint}\nClé publique (Ed25519) : {public_key}\nFichier : {}",
+                    path.display()
+                ),
+                En => format!(
+                    "Fingerprint: {fingerprint}\nPublic key (Ed25519): {public_key}\nFile: {}",
+                    path.display()
+                ),
+            },
+            Msg::CertifyRefused { device, outcome } => match lang {
+                Fr => format!(
+                    "pas de certificat : l'effacement de {device} est {} ; un certificat n'est établi que si chaque effacement a réussi. Relancez l'effacement (« atelier wipe --resume » s'il est interrompu).",
+                    Msg::Outcome(*outcome).text(lang)
+                ),
+                En => format!(
+                    "no certificate: the wipe of {device} is {}; a certificate is issued only when every wipe passed. Run the wipe again (`atelier wipe --resume` if it was interrupted).",
+                    Msg::Outcome(*outcome).text(lang)
+                ),
+            },
+            Msg::CertifyNothing => s(
+                "pas de certificat : cette fiche ne contient ni effacement ni installation.",
+                "no certificate: this record holds no wipe and no deployment.",
+            ),
+            Msg::CertificateWriteFailed { path, cause } => match lang {
+                Fr => format!(
+                    "impossible d'écrire le certificat {} : {cause}. Vérifiez la place libre et les droits du dossier.",
+                    path.display()
+                ),
+                En => format!(
+                    "cannot write the certificate {}: {cause}. Check the free space and the folder's permissions.",
+                    path.display()
+                ),
+            },
+            Msg::CertificateIssued {
+                id,
+                verdict,
+                sha256,
+                fingerprint,
+                path,
+            } => {
+                let v = crate::commands::certify::verdict_text(lang, *verdict);
+                match lang {
+                    Fr => format!(
+                        "Certificat {id} établi : {v}.\n  SHA-256 de la fiche signée : {sha256}\n  Signé par la clé {fingerprint}\n  Écrit dans {}",
+                        path.display()
+                    ),
+                    En => format!(
+                        "Certificate {id} issued: {v}.\n  SHA-256 of the signed record: {sha256}\n  Signed by key {fingerprint}\n  Written to {}",
+                        path.display()
+                    ),
+                }
+            }
+            Msg::CertificateUnreadable { path, cause } => match lang {
+                Fr => format!("impossible de lire {} : {cause}", path.display()),
+                En => format!("cannot read {}: {cause}", path.display()),
+            },
+            Msg::CertificateValid {
+                id,
+                verdict,
+                signer,
+                fingerprint,
+                sha256,
+            } => {
+                let v = verdict
+                    .map(|v| crate::commands::certify::verdict_text(lang, v))
+                    .unwrap_or("—");
+                match lang {
+                    Fr => format!(
+                        "VALIDE : certificat {id} ({v}), intact, signé par {signer} (clé {fingerprint}).\n  SHA-256 : {sha256}"
+                    ),
+                    En => format!(
+                        "VALID: certificate {id} ({v}), unchanged, signed by {signer} (key {fingerprint}).\n  SHA-256: {sha256}"
+                    ),
+                }
+            }
+            Msg::CertificateInvalid(cause) => match lang {
+                Fr => format!("NON VALIDE : {cause}"),
+                En => format!("NOT VALID: {cause}"),
+            },
+            Msg::DeployImageProblem(cause) => match lang {
+                Fr => format!("image inutilisable, rien n'a été écrit : {cause}"),
+                En => format!("image not usable, nothing was written: {cause}"),
+            },
+            Msg::TargetTooSmall {
+                device,
+                device_bytes,
+                image_bytes,
+            } => match lang {
+                Fr => format!(
+                    "{device} est trop petit pour cette image ({} pour une image de {}) : rien \
+                     n'a été écrit. Prenez une carte ou un disque plus grand.",
+                    bytes(lang, *device_bytes),
+                    bytes(lang, *image_bytes)
+                ),
+                En => format!(
+                    "{device} is too small for this image ({} for an image of {}): nothing was \
+                     written. Use a larger card or disk.",
+                    bytes(lang, *device_bytes),
+                    bytes(lang, *image_bytes)
+                ),
+            },
+            Msg::ConfirmDeployPrompt { device, token } => match lang {
+                Fr => format!(
+                    "Pour écrire l'image sur {device} (son contenu sera perdu), tapez « {token} » puis Entrée : "
+                ),
+                En => format!(
+                    "To write the image to {device} (its content will be lost), type \"{token}\" and press Enter: "
+                ),
+            },
+            Msg::ConfirmDeployMismatch { device } => match lang {
+                Fr => format!(
+                    "la saisie ne correspond pas : rien n'a été écrit sur {device}. Relancez la commande pour recommencer."
+                ),
+                En => format!(
+                    "the text does not match: nothing was written to {device}. Run the command again to retry."
+                ),
+            },
+            Msg::DeployPlanImage {
+                name,
+                format,
+                size,
+                checked,
+                bmap,
+            } => {
+                let check = match (lang, checked) {
+                    (Fr, true) => "empreinte SHA-256 vérifiée avant de valider",
+                    (Fr, false) => "AUCUNE empreinte attendue : l'image n'est pas authentifiée",
+                    (En, true) => "SHA-256 checked before anything is declared good",
+                    (En, false) => "NO expected hash: the image is not authenticated",
+                };
+                let map = match (lang, bmap) {
+                    (Fr, true) => ", carte des blocs",
+                    (En, true) => ", block map",
+                    _ => "",
+                };
+                match lang {
+                    Fr => format!("Image : {name} ({format}, {size}{map}) — {check}."),
+                    En => format!("Image: {name} ({format}, {size}{map}) — {check}."),
+                }
+            }
+            Msg::DeployPlanTargets { count } => match lang {
+                Fr => format!("Écrite sur {count} disque(s) ou carte(s), puis relue et comparée :"),
+                En => {
+                    format!("Written to {count} disk(s) or card(s), then read back and compared:")
+                }
+            },
+            Msg::DeployPlanWarning => s(
+                "TOUT LE CONTENU de ces disques ou cartes sera remplacé, sans retour possible.",
+                "EVERYTHING on these disks or cards will be replaced, with no way back.",
+            ),
+            Msg::DeployPhase(phase) => {
+                let fr = match *phase {
+                    "prepare" => "préparation",
+                    "write" => "écriture",
+                    "commit" => "table des partitions",
+                    "verify" => "relecture",
+                    other => other,
+                };
+                let en = match *phase {
+                    "commit" => "partition table",
+                    other => other,
+                };
+                lang.pick(fr, en).to_string()
+            }
+            Msg::DeployResult {
+                device,
+                outcome,
+                written,
+                skipped,
+                checked,
+                speed,
+            } => {
+                let verdict = Msg::Outcome(*outcome).text(lang);
+                match lang {
+                    Fr => format!(
+                        "{device} : {verdict} — écrit {written}, non écrit (zéros) {skipped}, relu {checked}, {speed}"
+                    ),
+                    En => format!(
+                        "{device}: {verdict} — written {written}, skipped (zeros) {skipped}, read back {checked}, {speed}"
+                    ),
+                }
+            }
             Msg::InventorySaved { id } => match lang {
                 Fr => format!("Inventaire enregistré dans la fiche {id}."),
                 En => format!("Inventory saved in record {id}."),

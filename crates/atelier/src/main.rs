@@ -75,6 +75,10 @@ fn main() -> ExitCode {
         Command::Devices(args) => commands::devices::run(&ctx, args),
         Command::Wipe(args) => commands::wipe::run(&ctx, args),
         Command::Records(cmd) => commands::records::run(&ctx, cmd),
+        Command::Deploy(args) => commands::deploy::run(&ctx, args),
+        Command::Certify(args) => commands::certify::run(&ctx, args),
+        Command::Verify(args) => commands::certify::verify(&ctx, args),
+        Command::Keys(cmd) => commands::certify::keys(&ctx, cmd),
         Command::Inventory(args) => commands::inventory::run(&ctx, args),
     };
     ExitCode::from(code)

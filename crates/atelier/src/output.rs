@@ -153,6 +153,14 @@ impl DeviceProgress {
         }
     }
 
+    /// Prints a line about this device above the bars (or plainly when there are none).
+    pub fn println(&self, line: &str) {
+        match &self.bar {
+            Some(bar) if !bar.is_hidden() => bar.println(format!("{}: {line}", self.device)),
+            _ => eprintln!("{}: {line}", self.device),
+        }
+    }
+
     /// The device is done: the bar stays where it stopped, with its final message.
     pub fn finish(&self, message: &str) {
         if let Some(bar) = &self.bar {

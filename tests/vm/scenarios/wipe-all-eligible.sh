@@ -30,6 +30,7 @@ done
 cat >"$VM_WORK/guest.sh" <<'GUEST'
 mkdir -p /run/live/medium
 mount -o ro "$(findfs LABEL=ATELIER)" /run/live/medium
+atelier --lang en --data-dir /tmp/data inventory --no-smart >inventory.txt 2>&1
 atelier --lang en --data-dir /tmp/data devices >devices.txt 2>&1
 set +e
 atelier --lang en --data-dir /tmp/data wipe --all-eligible \
@@ -37,6 +38,7 @@ atelier --lang en --data-dir /tmp/data wipe --all-eligible \
 echo $? >wipe.status
 set -e
 atelier --data-dir /tmp/data records export last --json >record.json
+atelier --data-dir /tmp/data records list --json >records.json
 GUEST
 
 vm_run --initrd "$VM_WORK/initrd.cpio.gz" --cmd "$VM_WORK/guest.sh" --results "$VM_WORK/results" \
@@ -55,6 +57,12 @@ jq -e '[.sanitization[] | select(.outcome=="PASSED" and .verification.coverage_p
   "$r/record.json" >/dev/null || { vm_err "record: $(cat "$r/record.json")"; exit 1; }
 jq -e '.sanitization[] | select(.device.serial=="ATL-NVME-01") | .device.media=="flash" and .category=="clear"' \
   "$r/record.json" >/dev/null || { vm_err "NVMe entry is not flash/clear"; exit 1; }
+
+# The inventory made the machine's record; the wipes went into the same one.
+jq -e '.records | length == 1' "$r/records.json" >/dev/null ||
+  { vm_err "expected one record (inventory + wipes), got: $(cat "$r/records.json")"; exit 1; }
+jq -e '.hardware.machine_key.source == "serial_uuid" and (.sanitization | length == 3)' \
+  "$r/record.json" >/dev/null || { vm_err "the record lacks the inventory or the wipes"; exit 1; }
 
 for d in nvme ssd hdd; do
   left=$(count "$VM_WORK/disks/$d.img")

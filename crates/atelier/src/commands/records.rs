@@ -63,7 +63,7 @@ pub fn run(ctx: &Context, cmd: &RecordsCommand) -> u8 {
 }
 
 /// The record named by `id`: an identifier, its first characters, or `last`.
-fn find(ctx: &Context, store: &Store, id: &str) -> Option<AssetRecord> {
+pub fn find(ctx: &Context, store: &Store, id: &str) -> Option<AssetRecord> {
     let found = if id == "last" {
         store.records().and_then(|all| {
             all.into_iter()
@@ -255,6 +255,68 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
         }
         if let Some(detail) = &e.outcome_detail {
             out!("    {}: {detail}", label(Label::Detail));
+        }
+    }
+    if let Some(hw) = &record.hardware {
+        out!();
+        let name = [
+            &hw.identity.system_vendor,
+            &hw.identity.product_name,
+            &hw.identity.product_version,
+        ]
+        .iter()
+        .filter_map(|v| v.value.clone())
+        .collect::<Vec<_>>()
+        .join(" ");
+        out!(
+            "  {} {} — {}",
+            label(Label::Inventory),
+            if name.is_empty() { "?".into() } else { name },
+            Msg::Grade(hw.grades.overall).text(lang)
+        );
+        for v in &hw.grades.verdicts {
+            out!("    {}", lang.pick(&v.text_fr, &v.text_en));
+        }
+    }
+    if let Some(d) = &record.deployment {
+        out!();
+        out!(
+            "  {} {} → {} — {}",
+            label(Label::Deployment),
+            d.image.name,
+            d.target.path,
+            Msg::Outcome(d.outcome).text(lang)
+        );
+        out!("    SHA-256: {}", d.image.image_sha256);
+        out!(
+            "    {}: {}, {}: {} ({})",
+            label(Label::Write),
+            bytes(lang, d.bytes_written),
+            label(Label::Skipped),
+            bytes(lang, d.bytes_skipped),
+            d.skipped_as.as_deref().unwrap_or("-")
+        );
+        out!(
+            "    {}: {} — {}",
+            label(Label::Verification),
+            d.verification.mode,
+            bytes(lang, d.verification.bytes_checked)
+        );
+        if let Some(detail) = &d.outcome_detail {
+            out!("    {}: {detail}", label(Label::Detail));
+        }
+    }
+    if let Some(c) = &record.certificate {
+        out!();
+        out!(
+            "  {} {} — {} ({})",
+            label(Label::Certificate),
+            c.certificate_id,
+            crate::commands::certify::verdict_text(lang, c.title_verdict),
+            c.issued_at.to_rfc3339()
+        );
+        if let Some(seal) = &c.seal {
+            out!("    SHA-256: {}  ({})", seal.sha256, seal.key_fingerprint);
         }
     }
 }

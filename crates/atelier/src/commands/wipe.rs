@@ -6,15 +6,13 @@
 //! that the store has committed.
 
 use std::io::BufRead;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use atelier_device::{BlockDevice, DevNum};
+use atelier_device::BlockDevice;
 use atelier_record::{
-    AssetRecord, DeviceIdentity, Interruption, MediaKind, Outcome, SanitizationEntry, Transport,
+    AssetRecord, DeviceIdentity, Interruption, MediaKind, Outcome, SanitizationEntry,
     VerificationMode,
 };
 use atelier_store::{Job, JobState, ProcessOwner, Store};
@@ -28,6 +26,10 @@ use uuid::Uuid;
 
 use crate::cli::{VerifyArg, WipeArgs};
 use crate::commands::devices::{Survey, device_line, status_lines, survey};
+use crate::commands::targets::{
+    confirm, device_number, open_machine_record, record_key, refuse, refused_event, resolve,
+    same_device,
+};
 use crate::context::{Context, tool_info};
 use crate::exit;
 use crate::i18n::{Lang, Msg};
@@ -140,7 +142,14 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
             )
         })
         .collect();
-    if !args.yes_i_understand_this_destroys_data && !confirm(lang, &tokens) {
+    if !args.yes_i_understand_this_destroys_data
+        && !confirm(
+            lang,
+            &tokens,
+            |device, token| Msg::ConfirmPrompt { device, token },
+            |device| Msg::ConfirmMismatch { device },
+        )
+    {
         refused_event(args.json, &Msg::NotConfirmed.text(lang));
         return exit::REFUSED;
     }
@@ -223,36 +232,6 @@ struct JobRun {
     name: String,
 }
 
-/// Which record a device's wipe goes into: the machine's record (internal disks, and loop
-/// devices, which stand for them in tests and demos), or a record of its own for removable
-/// media — an SD card or a USB stick is an asset of its own.
-/// The machine's open record when `atelier inventory` made one (same machine key, not yet
-/// certified): the wipes of the machine's own disks go into it. `None` when the machine has
-/// no key or no open record, or the store cannot say (a new record is made then).
-fn open_machine_record(ctx: &Context, store: &atelier_store::Store) -> Option<AssetRecord> {
-    let key = atelier_inventory::machine::identify(ctx.root.base()).value?;
-    store.open_machine_record(&key).ok().flatten()
-}
-
-fn record_key(device: &BlockDevice) -> Option<String> {
-    let own_asset = device.transport == Transport::Usb
-        || (device.removable && device.transport != Transport::Loop);
-    own_asset.then(|| device.name.clone())
-}
-
-/// Prints a refusal: a line for people, and a JSON event with `--json`.
-fn refuse(lang: Lang, json: bool, msg: &Msg<'_>) {
-    output::error(lang, msg);
-    refused_event(json, &msg.text(lang));
-}
-
-/// With `--json`: the `refused` event for a refusal already printed for people.
-fn refused_event(json: bool, message: &str) {
-    if json {
-        output::json_line(&json!({"event": "refused", "message": message}));
-    }
-}
-
 /// The devices to wipe: the named ones (all must be eligible) or every eligible one.
 fn select<'a>(ctx: &Context, args: &WipeArgs, surveys: &'a [Survey]) -> Option<Vec<&'a Survey>> {
     let lang = ctx.lang;
@@ -326,74 +305,6 @@ fn select<'a>(ctx: &Context, args: &WipeArgs, surveys: &'a [Survey]) -> Option<V
     (!refused).then_some(chosen)
 }
 
-/// The kernel device number a path names (live system) — `None` with the reason printed.
-fn device_number(ctx: &Context, path: &Path) -> Result<DevNum, String> {
-    let lang = ctx.lang;
-    match std::fs::metadata(path) {
-        Ok(m) if m.file_type().is_block_device() => Ok(DevNum::from_raw(m.rdev())),
-        Ok(_) => Err(Msg::NotABlockDevice.text(lang)),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// The surveyed whole device a path names; prints why when it names none.
-fn resolve<'a>(ctx: &Context, path: &Path, surveys: &'a [Survey]) -> Option<&'a Survey> {
-    let lang = ctx.lang;
-    let shown = path.display().to_string();
-    let unknown = |cause: String| {
-        output::error(
-            lang,
-            &Msg::UnknownDevice {
-                path: &shown,
-                cause,
-            },
-        );
-        None
-    };
-    let dev = if ctx.root.is_live() {
-        match device_number(ctx, path) {
-            Ok(dev) => dev,
-            Err(cause) => return unknown(cause),
-        }
-    } else {
-        // A captured tree has no device nodes: match the name.
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let whole = surveys
-            .iter()
-            .find(|s| s.device.name == name)
-            .map(|s| s.device.dev);
-        let part = surveys
-            .iter()
-            .flat_map(|s| &s.device.partitions)
-            .find(|p| p.name == name)
-            .map(|p| p.dev);
-        match whole.or(part) {
-            Some(dev) => dev,
-            None => return unknown(Msg::NotInSysfs.text(lang)),
-        }
-    };
-    if let Some(s) = surveys.iter().find(|s| s.device.dev == dev) {
-        return Some(s);
-    }
-    if let Some(s) = surveys
-        .iter()
-        .find(|s| s.device.partitions.iter().any(|p| p.dev == dev))
-    {
-        output::error(
-            lang,
-            &Msg::IsPartition {
-                path: &shown,
-                disk: &s.device.name,
-            },
-        );
-        return None;
-    }
-    unknown(Msg::UnknownDeviceNumber(dev.to_string()).text(lang))
-}
-
 fn show_plan(
     ctx: &Context,
     json: bool,
@@ -447,27 +358,6 @@ fn show_plan(
 
 /// Asks the operator to type each device's serial (or name). Reads standard input, so it also
 /// works when piped; no input at all is a refusal.
-fn confirm(lang: Lang, tokens: &[(String, String)]) -> bool {
-    let stdin = std::io::stdin();
-    for (device, token) in tokens {
-        eprint!("{}", Msg::ConfirmPrompt { device, token }.text(lang));
-        let mut line = String::new();
-        match stdin.lock().read_line(&mut line) {
-            Ok(0) | Err(_) => {
-                eprintln!();
-                output::error(lang, &Msg::NoTerminal);
-                return false;
-            }
-            Ok(_) if line.trim() == token => {}
-            Ok(_) => {
-                output::error(lang, &Msg::ConfirmMismatch { device });
-                return false;
-            }
-        }
-    }
-    true
-}
-
 fn warn_interrupted(ctx: &Context, store: &Store) {
     let count = store
         .running_jobs(JOB_KIND)
@@ -489,14 +379,6 @@ fn running_elsewhere(store: &Store, device: &DeviceIdentity) -> Option<u32> {
                 .unwrap_or(j.target == device.name)
         })
         .map(|j| j.owner.pid)
-}
-
-fn same_device(a: &DeviceIdentity, b: &DeviceIdentity) -> bool {
-    match (&a.serial, &a.loop_backing_file) {
-        (Some(serial), _) => b.serial.as_ref() == Some(serial) && a.model == b.model,
-        (None, Some(file)) => b.loop_backing_file.as_ref() == Some(file),
-        (None, None) => a.name == b.name,
-    }
 }
 
 /// `atelier wipe --resume [DEVICES]`.
@@ -630,7 +512,14 @@ fn resume(ctx: &Context, args: &WipeArgs) -> u8 {
             (r.name.clone(), token.unwrap_or_else(|| r.name.clone()))
         })
         .collect();
-    if !args.yes_i_understand_this_destroys_data && !confirm(lang, &tokens) {
+    if !args.yes_i_understand_this_destroys_data
+        && !confirm(
+            lang,
+            &tokens,
+            |device, token| Msg::ConfirmPrompt { device, token },
+            |device| Msg::ConfirmMismatch { device },
+        )
+    {
         return exit::REFUSED;
     }
     run_jobs(ctx, &store, runs, args)

@@ -1,0 +1,14 @@
+//! OS image deployment for the Atelier bench (issue "Deploy, part 1").
+//!
+//! One streaming pipeline per deployment: the image file is read and decoded once
+//! ([`image`]: raw, xz, zstd, gzip, zip; [`bmap`] for sparse images; [`catalogue`] names the
+//! images and their expected hashes), and the decoded stream is written to one or more
+//! targets at once with aligned `O_DIRECT` writes, then read back and compared ([`write`]).
+//! [`customise`] then adapts the written system (Raspberry Pi OS first-boot settings, golden
+//! Linux images).
+
+pub mod bmap;
+pub mod catalogue;
+pub mod customise;
+pub mod image;
+pub mod write;

@@ -1,0 +1,764 @@
+//! `atelier deploy`: write an OS image to one or more disks or cards at once, verify each,
+//! record each.
+//!
+//! Order: find the image (a file, or a catalogue name) and open it; survey the devices and
+//! refuse what may not be written (as for a wipe: never the boot medium, never a mounted
+//! disk); refuse targets smaller than the image; show the plan; ask for confirmation; open
+//! every target exclusively with its identity re-checked; stream the image once to all of
+//! them (`atelier_deploy::write`), then read each back; record one deployment per target.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use atelier_deploy::image::{ImageDigests, ImageReader, OpenOptions, open_image, parse_sha256};
+use atelier_deploy::write::{
+    DeployObserver, MappedRange, Phase, Source, SourceSummary, Target, TargetError, TargetOutcome,
+    TargetReport, WriteConfig, write_image,
+};
+use atelier_device::DirectDevice;
+use atelier_record::{AssetRecord, DeploymentSection, ImageInfo, Outcome};
+use atelier_store::Store;
+use chrono::Utc;
+use serde_json::json;
+
+use crate::cli::DeployArgs;
+use crate::commands::devices::{Survey, device_line, status_lines, survey};
+use crate::commands::targets::{
+    confirm, open_machine_record, open_record_with_wipe_of, record_key, refuse, refused_event,
+    resolve,
+};
+use crate::context::{Context, tool_info};
+use crate::exit;
+use crate::i18n::{Lang, Msg, bytes, rate};
+use crate::output::{self, DeviceProgress, Progress};
+
+/// The image to deploy, resolved from the command line and the catalogue.
+struct ImagePlan {
+    /// Name shown and recorded.
+    name: String,
+    /// Version, from the catalogue.
+    version: Option<String>,
+    /// The file.
+    path: PathBuf,
+    /// SHA-256 the file as published must have.
+    expected_file_sha256: Option<[u8; 32]>,
+    /// SHA-256 the decoded image must have.
+    expected_image_sha256: Option<[u8; 32]>,
+    /// Block map, when used.
+    bmap: Option<PathBuf>,
+}
+
+/// Runs `atelier deploy`.
+pub fn run(ctx: &Context, args: &DeployArgs) -> u8 {
+    let lang = ctx.lang;
+    let plan = match resolve_image(ctx, args) {
+        Ok(plan) => plan,
+        Err(msg) => {
+            refuse(lang, args.json, &Msg::DeployImageProblem(msg));
+            return exit::REFUSED;
+        }
+    };
+    let reader = match open_image(&plan.path, &OpenOptions::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            refuse(lang, args.json, &Msg::DeployImageProblem(e.to_string()));
+            return exit::REFUSED;
+        }
+    };
+    let (ranges, bmap_size) = match &plan.bmap {
+        Some(path) => match read_bmap(path) {
+            Ok((r, size)) => (Some(r), Some(size)),
+            Err(msg) => {
+                refuse(lang, args.json, &Msg::DeployImageProblem(msg));
+                return exit::REFUSED;
+            }
+        },
+        None => (None, None),
+    };
+    // The exact decoded size: the block map's, else the container's when it is exact.
+    let size = bmap_size.or_else(|| {
+        reader
+            .decoded_size_hint()
+            .filter(|_| reader.decoded_size_is_exact())
+    });
+
+    let Some(surveys) = survey(ctx, true) else {
+        return exit::FAILED;
+    };
+    let Some(targets) = select(ctx, args, &surveys) else {
+        return exit::REFUSED;
+    };
+    if let Some(size) = size.or(reader.decoded_size_hint()) {
+        for s in &targets {
+            if s.device.size_bytes < size {
+                refuse(
+                    lang,
+                    args.json,
+                    &Msg::TargetTooSmall {
+                        device: &s.device.name,
+                        device_bytes: s.device.size_bytes,
+                        image_bytes: size,
+                    },
+                );
+                return exit::REFUSED;
+            }
+        }
+    }
+
+    let store = if args.plan_only {
+        None
+    } else {
+        if !ctx.root.is_live() {
+            refuse(lang, args.json, &Msg::RootNotLive);
+            return exit::REFUSED;
+        }
+        if !ctx.require_root("deploy") {
+            refused_event(args.json, &Msg::NeedsRoot { command: "deploy" }.text(lang));
+            return exit::FAILED;
+        }
+        let Some(store) = ctx.open_store() else {
+            return exit::FAILED;
+        };
+        Some(store)
+    };
+    show_plan(ctx, args.json, &plan, &reader, &targets);
+    let Some(store) = store else {
+        if !args.json {
+            output::say(lang, &Msg::PlanOnly);
+        }
+        return exit::OK;
+    };
+    let tokens: Vec<(String, String)> = targets
+        .iter()
+        .map(|s| {
+            (
+                s.device.dev_path().display().to_string(),
+                s.device.confirmation_token().to_string(),
+            )
+        })
+        .collect();
+    if !args.yes_i_understand_this_destroys_data
+        && !confirm(
+            lang,
+            &tokens,
+            |device, token| Msg::ConfirmDeployPrompt { device, token },
+            |device| Msg::ConfirmDeployMismatch { device },
+        )
+    {
+        refused_event(args.json, &Msg::NotConfirmed.text(lang));
+        return exit::REFUSED;
+    }
+
+    // Open every target exclusively, its identity checked again against the plan.
+    let mut devices = Vec::new();
+    for s in &targets {
+        match DirectDevice::open(&s.device.dev_path(), &s.device, true) {
+            Ok(d) => devices.push(d),
+            Err(e) => {
+                refuse(
+                    lang,
+                    args.json,
+                    &Msg::PrepareFailed {
+                        device: &s.device.name,
+                        cause: e.to_string(),
+                    },
+                );
+                return exit::REFUSED;
+            }
+        }
+    }
+    deploy(
+        ctx, args, &store, &plan, reader, ranges, size, &targets, &devices,
+    )
+}
+
+/// The image file and what is expected of it: a path, or a catalogue name.
+fn resolve_image(ctx: &Context, args: &DeployArgs) -> Result<ImagePlan, String> {
+    let expected_file_sha256 = match &args.sha256 {
+        Some(hex) => Some(
+            parse_sha256(hex)
+                .ok_or_else(|| format!("--sha256 {hex}: not a SHA-256 (64 hexadecimal digits)"))?,
+        ),
+        None => None,
+    };
+    let path = PathBuf::from(&args.image);
+    if !path.is_file() {
+        let catalogue = args
+            .catalogue
+            .clone()
+            .unwrap_or_else(|| ctx.data_dir().join("images/images.toml"));
+        return catalogue_image(&catalogue, &args.image, args, expected_file_sha256);
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| args.image.clone());
+    Ok(ImagePlan {
+        name,
+        version: None,
+        bmap: bmap_for(&path, args),
+        path,
+        expected_file_sha256,
+        expected_image_sha256: None,
+    })
+}
+
+/// The `.bmap` to use: `--bmap`, else one beside the image (`IMAGE.bmap`, or the name without
+/// its compression suffix + `.bmap`), unless `--no-bmap`.
+fn bmap_for(image: &Path, args: &DeployArgs) -> Option<PathBuf> {
+    if args.no_bmap {
+        return None;
+    }
+    if let Some(b) = &args.bmap {
+        return Some(b.clone());
+    }
+    let name = image.file_name()?.to_string_lossy().into_owned();
+    let mut candidates = vec![format!("{name}.bmap")];
+    for suffix in [".xz", ".zst", ".gz", ".zip"] {
+        if let Some(stem) = name.strip_suffix(suffix) {
+            candidates.push(format!("{stem}.bmap"));
+        }
+    }
+    candidates
+        .into_iter()
+        .map(|c| image.with_file_name(c))
+        .find(|p| p.is_file())
+}
+
+/// Finds the image `name` in the catalogue.
+fn catalogue_image(
+    catalogue: &Path,
+    name: &str,
+    args: &DeployArgs,
+    expected_file_sha256: Option<[u8; 32]>,
+) -> Result<ImagePlan, String> {
+    let cat = atelier_deploy::catalogue::Catalogue::load(catalogue).map_err(|e| e.to_string())?;
+    let entry = cat.find(name).ok_or_else(|| {
+        let names: Vec<&str> = cat.images().iter().map(|i| i.name.as_str()).collect();
+        format!(
+            "{name}: no such file, and no image of that name in the catalogue {}; \
+             give the path of an image file, or one of: {}",
+            catalogue.display(),
+            names.join(", ")
+        )
+    })?;
+    let path = entry.file.clone().ok_or_else(|| {
+        format!(
+            "{name}: the catalogue gives only a URL; downloading is not part of Atelier yet: \
+             copy the file next to the catalogue, name it in `file`, and deploy again"
+        )
+    })?;
+    if !path.is_file() {
+        return Err(format!(
+            "{name}: the catalogue's file {} is missing; copy it there or fix the catalogue",
+            path.display()
+        ));
+    }
+    let bmap = if args.no_bmap {
+        None
+    } else {
+        args.bmap
+            .clone()
+            .or_else(|| entry.bmap.clone())
+            .or_else(|| bmap_for(&path, args))
+    };
+    Ok(ImagePlan {
+        name: entry.name.clone(),
+        version: entry.version.clone(),
+        path,
+        expected_file_sha256: expected_file_sha256.or(entry.sha256),
+        expected_image_sha256: entry.image_sha256,
+        bmap,
+    })
+}
+
+/// The mapped ranges of a `.bmap` file.
+fn read_bmap(path: &Path) -> Result<(Vec<MappedRange>, u64), String> {
+    let bmap = atelier_deploy::bmap::Bmap::load(path).map_err(|e| e.to_string())?;
+    let ranges = bmap
+        .byte_ranges()
+        .map(|span| MappedRange {
+            offset: span.offset,
+            len: span.length,
+            sha256: span.sha256,
+        })
+        .collect();
+    Ok((ranges, bmap.image_size()))
+}
+
+/// The named targets; `None` (reasons printed) when one may not be written.
+fn select<'a>(ctx: &Context, args: &DeployArgs, surveys: &'a [Survey]) -> Option<Vec<&'a Survey>> {
+    let lang = ctx.lang;
+    let mut chosen: Vec<&Survey> = Vec::new();
+    let mut refused = false;
+    for path in &args.targets {
+        let shown = path.display().to_string();
+        let Some(s) = resolve(ctx, path, surveys) else {
+            refused_event(args.json, &Msg::TargetRefused { device: &shown }.text(lang));
+            refused = true;
+            continue;
+        };
+        if !s.refusals.is_empty() {
+            output::error(lang, &Msg::TargetRefused { device: &shown });
+            for line in status_lines(lang, s) {
+                eprintln!("    {line}");
+            }
+            if args.json {
+                output::json_line(&json!({
+                    "event": "refused", "device": shown,
+                    "reasons": s.refusals.iter().map(|r| Msg::Refused(r).text(lang)).collect::<Vec<_>>(),
+                }));
+            }
+            refused = true;
+        } else if !chosen.iter().any(|c| c.device.name == s.device.name) {
+            chosen.push(s);
+        }
+    }
+    (!refused).then_some(chosen)
+}
+
+fn show_plan(
+    ctx: &Context,
+    json: bool,
+    plan: &ImagePlan,
+    reader: &ImageReader,
+    targets: &[&Survey],
+) {
+    let lang = ctx.lang;
+    if json {
+        output::json_line(&json!({
+            "event": "plan",
+            "image": plan.name,
+            "file": plan.path,
+            "format": reader.format().name(),
+            "size_bytes": reader.decoded_size_hint(),
+            "bmap": plan.bmap,
+            "expected_sha256": plan.expected_file_sha256.map(|h| atelier_deploy::image::to_hex(&h)),
+            "devices": targets.iter().map(|s| s.device.identity()).collect::<Vec<_>>(),
+        }));
+        return;
+    }
+    let size = reader
+        .decoded_size_hint()
+        .map(|b| bytes(lang, b))
+        .unwrap_or_else(|| "?".into());
+    output::say(
+        lang,
+        &Msg::DeployPlanImage {
+            name: &plan.name,
+            format: reader.format().name(),
+            size,
+            checked: plan.expected_file_sha256.is_some() || plan.expected_image_sha256.is_some(),
+            bmap: plan.bmap.is_some(),
+        },
+    );
+    output::say(
+        lang,
+        &Msg::DeployPlanTargets {
+            count: targets.len(),
+        },
+    );
+    for s in targets {
+        eprintln!("  {}", device_line(lang, &s.device));
+    }
+    output::say(lang, &Msg::DeployPlanWarning);
+}
+
+/// A reader that finishes the image at its end and keeps the digests (or the error) for
+/// the final check and the record.
+struct Finishing {
+    reader: Option<ImageReader>,
+    digests: Arc<Mutex<Option<Result<ImageDigests, String>>>>,
+}
+
+impl Read for Finishing {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(reader) = self.reader.as_mut() else {
+            return Ok(0);
+        };
+        let n = reader.read(buf)?;
+        if n == 0
+            && !buf.is_empty()
+            && let Some(reader) = self.reader.take()
+        {
+            let result = reader.finish().map_err(|e| e.to_string());
+            let failed = result.as_ref().err().cloned();
+            *self.digests.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+            if let Some(e) = failed {
+                return Err(std::io::Error::other(e));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Progress bars per target.
+struct Bars<'a> {
+    bars: &'a [DeviceProgress],
+    lang: Lang,
+}
+
+impl DeployObserver for Bars<'_> {
+    fn phase(&self, target: usize, phase: Phase, bytes_total: Option<u64>) {
+        if let Some(bar) = self.bars.get(target) {
+            let label = Msg::DeployPhase(phase_name(phase)).text(self.lang);
+            bar.phase(
+                &label,
+                json!({"phase": phase_name(phase)}),
+                bytes_total.unwrap_or(0),
+            );
+        }
+    }
+    fn progress(&self, target: usize, _phase: Phase, bytes_done: u64, bytes_total: Option<u64>) {
+        if let Some(bar) = self.bars.get(target) {
+            bar.position(bytes_done, bytes_total.unwrap_or(0));
+        }
+    }
+    fn target_failed(&self, target: usize, error: &TargetError) {
+        if let Some(bar) = self.bars.get(target) {
+            bar.println(&format!("✗ {error}"));
+        }
+    }
+}
+
+fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Prepare => "prepare",
+        Phase::Write => "write",
+        Phase::Commit => "commit",
+        Phase::Verify => "verify",
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn deploy(
+    ctx: &Context,
+    args: &DeployArgs,
+    store: &Store,
+    plan: &ImagePlan,
+    reader: ImageReader,
+    ranges: Option<Vec<MappedRange>>,
+    size: Option<u64>,
+    targets: &[&Survey],
+    devices: &[DirectDevice],
+) -> u8 {
+    let lang = ctx.lang;
+    let cancel = Arc::new(AtomicBool::new(false));
+    for signal in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        let _ = signal_hook::flag::register(signal, Arc::clone(&cancel));
+    }
+    let format = reader.format();
+    let digests: Arc<Mutex<Option<Result<ImageDigests, String>>>> = Arc::default();
+    let expected_file = plan.expected_file_sha256;
+    let expected_image = plan.expected_image_sha256;
+    let check_digests = Arc::clone(&digests);
+    let source = Source {
+        reader: Box::new(Finishing {
+            reader: Some(reader),
+            digests: Arc::clone(&digests),
+        }),
+        size,
+        ranges,
+        expected_sha256: None,
+        // Runs once the whole image was read, before any partition table is written: the
+        // image is declared good only when its hashes match what the catalogue expects.
+        final_check: Some(Box::new(move |_: &SourceSummary| {
+            let guard = check_digests.lock().unwrap_or_else(|p| p.into_inner());
+            let d = match guard.as_ref() {
+                Some(Ok(d)) => *d,
+                Some(Err(e)) => return Err(e.clone()),
+                None => return Err("the image was not read to its end".into()),
+            };
+            if let (Some(want), Some(got)) = (expected_file, d.file_sha256)
+                && want != got
+            {
+                return Err(format!(
+                    "the image file's SHA-256 is {}, the catalogue expects {}: the file is \
+                     damaged or not the published one; download or copy it again",
+                    atelier_deploy::image::to_hex(&got),
+                    atelier_deploy::image::to_hex(&want)
+                ));
+            }
+            if let Some(want) = expected_image
+                && want != d.image_sha256
+            {
+                return Err(format!(
+                    "the decoded image's SHA-256 is {}, the catalogue expects {}: the file is \
+                     damaged or not the published one",
+                    d.image_sha256_hex(),
+                    atelier_deploy::image::to_hex(&want)
+                ));
+            }
+            Ok(())
+        })),
+    };
+    let progress = Progress::new(args.json, lang);
+    let bars: Vec<DeviceProgress> = targets
+        .iter()
+        .map(|s| progress.device(&s.device.name))
+        .collect();
+    let cfg = WriteConfig {
+        // The image reader hashes the decoded stream already.
+        hash_image: false,
+        ..WriteConfig::default()
+    };
+    // A target whose last act was a verified zero wipe (its record has no deployment since)
+    // holds only zeros: zero runs of the image need not even be zeroed.
+    let write_targets: Vec<Target<'_>> = devices
+        .iter()
+        .zip(targets)
+        .map(|(d, s)| Target {
+            io: d,
+            known_zero: known_zero(store, &s.device.identity()),
+        })
+        .collect();
+    let started_at = Utc::now();
+    let started = Instant::now();
+    let report = write_image(
+        source,
+        &write_targets,
+        &cfg,
+        &Bars { bars: &bars, lang },
+        &cancel,
+    );
+    let ended_at = Utc::now();
+    let seconds = started.elapsed().as_secs_f64();
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            for bar in &bars {
+                bar.finish(&Msg::NothingWritten.text(lang));
+            }
+            refuse(lang, args.json, &Msg::DeployImageProblem(e.to_string()));
+            return exit::REFUSED;
+        }
+    };
+    let digests = digests
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .and_then(Result::ok);
+    let source_problem = report.source_error.as_ref().map(|e| e.to_string());
+    let image = ImageInfo {
+        name: plan.name.clone(),
+        version: plan.version.clone(),
+        source: plan.path.display().to_string(),
+        format: format.name().to_string(),
+        file_sha256: digests.and_then(|d| d.file_sha256_hex()),
+        image_sha256: digests.map(|d| d.image_sha256_hex()).unwrap_or_default(),
+        expected_sha256: expected_file
+            .or(expected_image)
+            .map(|h| atelier_deploy::image::to_hex(&h)),
+        hash_matches: match (digests, expected_file, expected_image) {
+            (Some(d), Some(want), _) => Some(d.file_sha256 == Some(want)),
+            (Some(d), None, Some(want)) => Some(d.image_sha256 == want),
+            (None, Some(_), _) | (None, None, Some(_)) => Some(false),
+            _ => None,
+        },
+        size_bytes: report.image_size,
+        bmap: plan.bmap.as_ref().map(|p| p.display().to_string()),
+    };
+
+    let mut worst = exit::OK;
+    for ((s, t), bar) in targets.iter().zip(&report.targets).zip(&bars) {
+        let (outcome, detail) = outcome_of(t, source_problem.as_deref(), report.cancelled);
+        bar.finish(&Msg::Outcome(outcome).text(lang));
+        let section = DeploymentSection {
+            image: image.clone(),
+            target: s.device.identity(),
+            tool: tool_info(),
+            started_at,
+            ended_at: Some(ended_at),
+            bytes_written: t.bytes_written,
+            bytes_skipped: t.bytes_skipped(),
+            skipped_as: t.skipped_as(),
+            verification: t
+                .verification_record()
+                .unwrap_or(atelier_record::DeployVerification {
+                    mode: "none".into(),
+                    bytes_checked: 0,
+                    passed: false,
+                    mismatches: Vec::new(),
+                }),
+            customisation: None,
+            outcome,
+            outcome_detail: detail.clone(),
+            duration_seconds: Some(seconds),
+            throughput_bytes_per_second: (t.timings.write.as_secs_f64() > 0.0)
+                .then(|| report.image_size as f64 / t.timings.write.as_secs_f64()),
+        };
+        let saved = save_deployment(ctx, store, s, section.clone());
+        let code = match (outcome, &saved) {
+            (_, Err(_)) => exit::FAILED,
+            (Outcome::Passed, _) => exit::OK,
+            (Outcome::Interrupted, _) => exit::INTERRUPTED,
+            (Outcome::Failed, _) => exit::FAILED,
+        };
+        worst = worst_code(worst, code);
+        if let Err(e) = &saved {
+            output::error(lang, &Msg::Internal(e.clone()));
+        }
+        if args.json {
+            output::json_line(&json!({
+                "event": "result", "device": s.device.name, "outcome": outcome,
+                "record": saved.as_ref().ok(), "deployment": section,
+            }));
+        } else {
+            print_result(lang, store, &s.device.name, &section, saved.as_ref().ok());
+        }
+    }
+    worst
+}
+
+/// True when the device's open record ends with a verified, passed zero-pattern wipe of it
+/// and holds no deployment since: its content is all zeros.
+fn known_zero(store: &Store, device: &atelier_record::DeviceIdentity) -> bool {
+    let Some(record) = open_record_with_wipe_of(store, device) else {
+        return false;
+    };
+    if record.deployment.is_some() {
+        return false;
+    }
+    let Some(wipe) = record
+        .sanitization
+        .iter()
+        .rev()
+        .find(|e| crate::commands::targets::same_device(&e.device, device))
+    else {
+        return false;
+    };
+    wipe.outcome == Outcome::Passed
+        && wipe.method.passes.last() == Some(&atelier_record::PassPattern::Zero)
+        && wipe.verification.result == atelier_record::VerificationResult::Passed
+        && wipe.verification.coverage_percent >= 100.0
+        && wipe.device.size_bytes == device.size_bytes
+}
+
+/// The record outcome of one target, and why when it did not pass.
+fn outcome_of(
+    t: &TargetReport,
+    source_problem: Option<&str>,
+    cancelled: bool,
+) -> (Outcome, Option<String>) {
+    match &t.outcome {
+        TargetOutcome::Passed => (Outcome::Passed, None),
+        TargetOutcome::Written => (
+            Outcome::Failed,
+            Some("written but not read back: not verified".into()),
+        ),
+        TargetOutcome::Mismatch => {
+            let first = t
+                .verification
+                .as_ref()
+                .and_then(|v| v.mismatches.first())
+                .map(|r| format!(" (first at byte {})", r.offset))
+                .unwrap_or_default();
+            (
+                Outcome::Failed,
+                Some(format!(
+                    "the read-back differs from the image{first}: the card or disk does not \
+                     keep what is written (fake capacity or failing medium)"
+                )),
+            )
+        }
+        TargetOutcome::Failed(e) => (
+            Outcome::Failed,
+            Some(source_problem.map_or_else(|| e.to_string(), str::to_owned)),
+        ),
+        TargetOutcome::Cancelled => (
+            Outcome::Interrupted,
+            Some(if cancelled {
+                "stopped by the operator: the disk has no partition table; deploy again".into()
+            } else {
+                "stopped".into()
+            }),
+        ),
+    }
+}
+
+fn worst_code(a: u8, b: u8) -> u8 {
+    let rank = |c: u8| match c {
+        exit::INTERRUPTED => 3,
+        exit::FAILED => 2,
+        exit::REFUSED => 1,
+        _ => 0,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// Saves a deployment into the record its target belongs to: the open record holding a wipe
+/// of the same device, else (internal disks) the machine's open record, else a new record.
+/// Returns the record id.
+fn save_deployment(
+    ctx: &Context,
+    store: &Store,
+    s: &Survey,
+    section: DeploymentSection,
+) -> Result<String, String> {
+    // The record of a wipe of this very device comes first (a card or disk wiped, then
+    // deployed), then the machine's open record for its internal disks.
+    let identity = s.device.identity();
+    let existing =
+        open_record_with_wipe_of(store, &identity).or_else(|| match record_key(&s.device) {
+            None => open_machine_record(ctx, store),
+            Some(_) => None,
+        });
+    match existing {
+        Some(record) => store
+            .update_record(record.id, |r| r.deployment = Some(section))
+            .map(|r| r.id.to_string())
+            .map_err(|e| e.to_string()),
+        None => {
+            let mut record = AssetRecord::new(ctx.bench());
+            record.deployment = Some(section);
+            store
+                .save_record(&record)
+                .map(|()| record.id.to_string())
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn print_result(
+    lang: Lang,
+    store: &Store,
+    device: &str,
+    d: &DeploymentSection,
+    record: Option<&String>,
+) {
+    let speed = d
+        .throughput_bytes_per_second
+        .map(|r| rate(lang, r))
+        .unwrap_or_default();
+    output::say(
+        lang,
+        &Msg::DeployResult {
+            device,
+            outcome: d.outcome,
+            written: bytes(lang, d.bytes_written),
+            skipped: bytes(lang, d.bytes_skipped),
+            checked: bytes(lang, d.verification.bytes_checked),
+            speed,
+        },
+    );
+    if let Some(detail) = &d.outcome_detail {
+        eprintln!("    {detail}");
+    }
+    if let Some(id) = record {
+        eprintln!(
+            "    {}",
+            Msg::RecordSaved {
+                id,
+                path: store.path()
+            }
+            .text(lang)
+        );
+    }
+}

@@ -1,0 +1,287 @@
+//! Device tier: `atelier deploy` on loop devices and image files made by each test (root
+//! needed; with CI=true a missing privilege or tool fails instead of skipping).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use atelier_testkit::{LoopDevice, Rng, device_tier, run};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+mod common;
+
+use common::{MIB, atelier, event, export, json_lines};
+
+/// A 48 MiB disk image: a GPT with two partitions, random data (a previous OS's files) in
+/// the first 20 MiB, zeros after, and a random block near the end.
+fn make_image(dir: &Path) -> PathBuf {
+    let img = dir.join("os.img");
+    let mut data = vec![0u8; (48 * MIB) as usize];
+    let mut rng = Rng::new(7);
+    for b in &mut data[(MIB as usize)..(20 * MIB as usize)] {
+        *b = rng.byte();
+    }
+    for b in &mut data[(44 * MIB as usize)..(45 * MIB as usize)] {
+        *b = rng.byte();
+    }
+    fs::write(&img, &data).unwrap();
+    run(
+        "sgdisk",
+        &[
+            "-n",
+            "1:2048:+16M",
+            "-t",
+            "1:0700",
+            "-n",
+            "2:0:0",
+            "-t",
+            "2:8300",
+            img.to_str().unwrap(),
+        ],
+    );
+    img
+}
+
+fn sha256_file_prefix(path: &Path, len: u64) -> String {
+    let data = fs::read(path).unwrap();
+    hex(&Sha256::digest(&data[..len as usize]))
+}
+
+fn sha256_prefix(dev: &LoopDevice, len: u64) -> String {
+    let data = dev.read_all();
+    hex(&Sha256::digest(&data[..len as usize]))
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// True when the device holds a partition table `sfdisk` recognises.
+fn has_partition_table(dev: &LoopDevice) -> bool {
+    Command::new("sfdisk")
+        .arg("-d")
+        .arg(dev.path())
+        .output()
+        .map(|o| o.status.success() && !o.stdout.is_empty())
+        .unwrap_or(false)
+}
+
+fn deploy(
+    data: &Path,
+    image: &Path,
+    targets: &[&LoopDevice],
+    extra: &[&str],
+) -> (i32, Vec<Value>, String) {
+    let mut cmd = atelier(data);
+    cmd.args(["deploy", "--json", "--yes-i-understand-this-destroys-data"])
+        .args(extra)
+        .arg(image);
+    for t in targets {
+        cmd.arg("--to").arg(t.path());
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        json_lines(&out),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_xz_image_goes_to_two_targets_at_once_and_both_verify() {
+    if !device_tier(&["sgdisk", "sfdisk", "xz"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    let size = fs::metadata(&img).unwrap().len();
+    let want = sha256_file_prefix(&img, size);
+    // Several xz blocks, so the multi-threaded decoder is used.
+    run(
+        "xz",
+        &["-k", "-T2", "--block-size=4MiB", img.to_str().unwrap()],
+    );
+    let xz = dir.path().join("os.img.xz");
+    let file_sha = hex(&Sha256::digest(fs::read(&xz).unwrap()));
+
+    let a = LoopDevice::new(64 * MIB);
+    let b = LoopDevice::new(80 * MIB);
+    a.fill(1 << 20, |_| vec![0xA5; 1 << 20]);
+    b.fill(1 << 20, |_| vec![0x5A; 1 << 20]);
+    let (code, events, err) = deploy(data.path(), &xz, &[&a, &b], &["--sha256", &file_sha]);
+    assert_eq!(code, 0, "{err}\n{events:?}");
+    assert_eq!(sha256_prefix(&a, size), want);
+    assert_eq!(sha256_prefix(&b, size), want);
+    assert!(has_partition_table(&a) && has_partition_table(&b));
+
+    let results = event(&events, "result");
+    assert_eq!(results.len(), 2);
+    for r in results {
+        assert_eq!(r["outcome"], "PASSED", "{r}");
+        let d = &r["deployment"];
+        assert_eq!(d["image"]["image_sha256"], want.as_str());
+        assert_eq!(d["image"]["file_sha256"], file_sha.as_str());
+        assert_eq!(d["image"]["hash_matches"], true);
+        assert_eq!(d["image"]["format"], "xz");
+        assert_eq!(d["verification"]["passed"], true);
+        assert!(
+            d["bytes_skipped"].as_u64().unwrap() > 0,
+            "zeros are not sent: {d}"
+        );
+        let record = export(data.path(), r["record"].as_str().unwrap());
+        assert_eq!(record["deployment"]["outcome"], "PASSED");
+    }
+}
+
+#[test]
+fn a_wrong_hash_fails_before_the_partition_table_is_written() {
+    if !device_tier(&["sgdisk", "sfdisk", "zstd"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    run("zstd", &["-q", "-k", img.to_str().unwrap()]);
+    let zst = dir.path().join("os.img.zst");
+    let target = LoopDevice::new(64 * MIB);
+    // The target had a partition table before (a previous deployment).
+    target.write_direct(0, &fs::read(&img).unwrap()[..(MIB as usize)]);
+    assert!(has_partition_table(&target));
+
+    let wrong = "0".repeat(64);
+    let (code, events, err) = deploy(data.path(), &zst, &[&target], &["--sha256", &wrong]);
+    assert_eq!(code, 1, "{err}\n{events:?}");
+    let r = &event(&events, "result")[0];
+    assert_eq!(r["outcome"], "FAILED");
+    assert_eq!(r["deployment"]["image"]["hash_matches"], false);
+    assert!(
+        r["deployment"]["outcome_detail"]
+            .as_str()
+            .unwrap()
+            .contains("SHA-256"),
+        "{r}"
+    );
+    assert!(
+        !has_partition_table(&target),
+        "a failed deployment must leave no partition table"
+    );
+}
+
+#[test]
+fn a_truncated_image_fails_clearly_and_leaves_no_partition_table() {
+    if !device_tier(&["sgdisk", "sfdisk", "xz"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    run(
+        "xz",
+        &["-k", "-T2", "--block-size=4MiB", img.to_str().unwrap()],
+    );
+    let xz = dir.path().join("os.img.xz");
+    let bytes = fs::read(&xz).unwrap();
+    let cut = dir.path().join("cut.img.xz");
+    fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let target = LoopDevice::new(64 * MIB);
+    let (code, events, err) = deploy(data.path(), &cut, &[&target], &[]);
+    assert_ne!(code, 0, "{err}");
+    let text = format!("{err}{events:?}").to_lowercase();
+    assert!(
+        text.contains("truncated") || text.contains("ends"),
+        "{text}"
+    );
+    assert!(!has_partition_table(&target));
+}
+
+#[test]
+fn a_target_smaller_than_the_image_is_refused_before_any_write() {
+    if !device_tier(&["sgdisk"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    let small = LoopDevice::new(32 * MIB);
+    small.fill(1 << 20, |_| vec![0xC3; 1 << 20]);
+    let before = small.sha256();
+    let (code, _, err) = deploy(data.path(), &img, &[&small], &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("too small"), "{err}");
+    assert_eq!(small.sha256(), before, "nothing may be written");
+}
+
+#[test]
+fn a_mounted_target_is_refused() {
+    if !device_tier(&["sgdisk", "mkfs.ext4", "mount"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    let target = LoopDevice::new(64 * MIB);
+    run("mkfs.ext4", &["-q", target.path_str().as_str()]);
+    let mnt = tempfile::tempdir().unwrap();
+    run(
+        "mount",
+        &[target.path_str().as_str(), mnt.path().to_str().unwrap()],
+    );
+    let (code, _, err) = deploy(data.path(), &img, &[&target], &[]);
+    let _ = Command::new("umount").arg(mnt.path()).status();
+    assert_eq!(code, 3, "{err}");
+}
+
+/// Wipe with zeros, then deploy: one record holds both, the zero runs of the image are
+/// skipped (the target is known to be zeros), the target still verifies, and the record can
+/// be certified.
+#[test]
+fn a_deployment_after_a_zero_wipe_joins_its_record_and_skips_the_zeros() {
+    if !device_tier(&["sgdisk", "sfdisk"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    let size = fs::metadata(&img).unwrap().len();
+    let target = LoopDevice::new(64 * MIB);
+    target.fill(1 << 20, |_| vec![0x77; 1 << 20]);
+    let out = atelier(data.path())
+        .args([
+            "wipe",
+            "--pattern",
+            "zero",
+            "--yes-i-understand-this-destroys-data",
+        ])
+        .arg(target.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (code, events, err) = deploy(data.path(), &img, &[&target], &[]);
+    assert_eq!(code, 0, "{err}");
+    let r = &event(&events, "result")[0];
+    assert_eq!(r["deployment"]["skipped_as"], "already_zero", "{r}");
+    assert_eq!(sha256_prefix(&target, size), sha256_file_prefix(&img, size));
+
+    let list = common::records(data.path());
+    assert_eq!(list["records"].as_array().unwrap().len(), 1, "{list}");
+    let record = export(data.path(), list["records"][0]["id"].as_str().unwrap());
+    assert_eq!(record["sanitization"][0]["outcome"], "PASSED");
+    assert_eq!(record["deployment"]["outcome"], "PASSED");
+
+    let out = atelier(data.path())
+        .args(["certify", "last"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
