@@ -42,7 +42,7 @@ pub enum Command {
     #[command(subcommand)]
     Records(RecordsCommand),
     /// Write an OS image to one or more disks or cards at once, verify each, and record it.
-    Deploy(DeployArgs),
+    Deploy(Box<DeployArgs>),
     /// Issue the signed certificate of a record (only when every wipe in it passed).
     Certify(CertifyArgs),
     /// Check a certificate (signed JSON) offline: unchanged, and signed by a known bench.
@@ -82,6 +82,60 @@ pub struct DeployArgs {
     /// Expected SHA-256 of the image file as published (when it is not in the catalogue).
     #[arg(long, value_name = "HEX")]
     pub sha256: Option<String>,
+
+    /// Customisation after writing: auto (the catalogue's, else none unless an option below is
+    /// given), none, rpi (Raspberry Pi OS first-boot settings) or golden (grow the last
+    /// partition, new machine identity).
+    #[arg(long, value_name = "KIND", default_value = "auto")]
+    pub customise: String,
+
+    /// Host name, with {n} (or {n:03}) numbered per target: atelier-{n:03}.
+    #[arg(long, value_name = "PATTERN")]
+    pub hostname: Option<String>,
+
+    /// First number of {n} in --hostname.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub first_number: u32,
+
+    /// Raspberry Pi OS: the user to create.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// Raspberry Pi OS: a file whose first line is the user's password (stored hashed only).
+    #[arg(long, value_name = "FILE", requires = "user")]
+    pub password_file: Option<PathBuf>,
+
+    /// Raspberry Pi OS: enable the SSH server.
+    #[arg(long)]
+    pub ssh: bool,
+
+    /// Raspberry Pi OS: authorized SSH public keys (a file, one key per line).
+    #[arg(long, value_name = "FILE")]
+    pub ssh_keys: Option<PathBuf>,
+
+    /// Raspberry Pi OS: Wi-Fi network name.
+    #[arg(long, value_name = "SSID")]
+    pub wifi_ssid: Option<String>,
+
+    /// Raspberry Pi OS: a file whose first line is the Wi-Fi passphrase.
+    #[arg(long, value_name = "FILE", requires = "wifi_ssid")]
+    pub wifi_password_file: Option<PathBuf>,
+
+    /// Raspberry Pi OS: Wi-Fi country (default FR).
+    #[arg(long, value_name = "CC")]
+    pub wifi_country: Option<String>,
+
+    /// Raspberry Pi OS: keyboard layout (default fr).
+    #[arg(long, value_name = "LAYOUT")]
+    pub keymap: Option<String>,
+
+    /// Raspberry Pi OS: time zone (default Europe/Paris).
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+
+    /// Raspberry Pi OS: locale (default fr_FR.UTF-8).
+    #[arg(long, value_name = "LOCALE")]
+    pub locale: Option<String>,
 
     /// Show the plan and stop; nothing is written.
     #[arg(long)]

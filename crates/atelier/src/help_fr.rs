@@ -176,6 +176,63 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "deploy",
+        "customise",
+        "Personnalisation après l'écriture : auto (celle du catalogue, sinon aucune sauf si une option ci-dessous est donnée), none, rpi (réglages du premier démarrage de Raspberry Pi OS) ou golden (agrandir la dernière partition, nouvelle identité de machine).",
+    ),
+    (
+        "deploy",
+        "hostname",
+        "Nom de la machine, avec {n} (ou {n:03}) numéroté par cible : atelier-{n:03}.",
+    ),
+    (
+        "deploy",
+        "first_number",
+        "Premier numéro de {n} dans --hostname.",
+    ),
+    ("deploy", "user", "Raspberry Pi OS : l'utilisateur à créer."),
+    (
+        "deploy",
+        "password_file",
+        "Raspberry Pi OS : un fichier dont la première ligne est le mot de passe de l'utilisateur (gardé seulement sous forme d'empreinte).",
+    ),
+    ("deploy", "ssh", "Raspberry Pi OS : active le serveur SSH."),
+    (
+        "deploy",
+        "ssh_keys",
+        "Raspberry Pi OS : clés SSH publiques autorisées (un fichier, une clé par ligne).",
+    ),
+    (
+        "deploy",
+        "wifi_ssid",
+        "Raspberry Pi OS : nom du réseau Wi-Fi.",
+    ),
+    (
+        "deploy",
+        "wifi_password_file",
+        "Raspberry Pi OS : un fichier dont la première ligne est la phrase de passe Wi-Fi.",
+    ),
+    (
+        "deploy",
+        "wifi_country",
+        "Raspberry Pi OS : pays du Wi-Fi (par défaut FR).",
+    ),
+    (
+        "deploy",
+        "keymap",
+        "Raspberry Pi OS : disposition du clavier (par défaut fr).",
+    ),
+    (
+        "deploy",
+        "timezone",
+        "Raspberry Pi OS : fuseau horaire (par défaut Europe/Paris).",
+    ),
+    (
+        "deploy",
+        "locale",
+        "Raspberry Pi OS : langue du système (par défaut fr_FR.UTF-8).",
+    ),
+    (
+        "deploy",
         "yes_i_understand_this_destroys_data",
         "Ne pas demander de confirmation (scripts, tests).",
     ),

@@ -428,6 +428,8 @@ pub enum Msg<'a> {
     },
     /// `verify`: invalid, why.
     CertificateInvalid(String),
+    /// A deploy option is wrong (customisation settings): nothing was written.
+    DeployOptionProblem(String),
     /// The image cannot be used (not found, unreadable, damaged, wrong hash, bad block map):
     /// the library's message, which names the file, the cause and the next step.
     DeployImageProblem(String),
@@ -1152,6 +1154,10 @@ impl Msg<'_> {
                 Fr => format!("NON VALIDE : {cause}"),
                 En => format!("NOT VALID: {cause}"),
             },
+            Msg::DeployOptionProblem(cause) => match lang {
+                Fr => format!("option incorrecte, rien n'a été écrit : {cause}"),
+                En => format!("wrong option, nothing was written: {cause}"),
+            },
             Msg::DeployImageProblem(cause) => match lang {
                 Fr => format!("image inutilisable, rien n'a été écrit : {cause}"),
                 En => format!("image not usable, nothing was written: {cause}"),
@@ -1229,6 +1235,7 @@ impl Msg<'_> {
                     "write" => "écriture",
                     "commit" => "table des partitions",
                     "verify" => "relecture",
+                    "customise" => "personnalisation",
                     other => other,
                 };
                 let en = match *phase {

@@ -285,3 +285,91 @@ fn a_deployment_after_a_zero_wipe_joins_its_record_and_skips_the_zeros() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A golden image (MBR, ext4 root with a machine-id and SSH host keys) to two larger
+/// targets with a numbered host name: each grows to its disk, gets its own host name, and
+/// loses the image's machine identity; the record says what was customised.
+#[test]
+fn a_golden_image_is_grown_and_gets_a_new_identity_per_target() {
+    if !device_tier(&["sfdisk", "mkfs.ext4", "e2fsck", "resize2fs", "debugfs"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    fs::create_dir_all(tree.join("etc/ssh")).unwrap();
+    fs::write(tree.join("etc/hostname"), "golden\n").unwrap();
+    fs::write(tree.join("etc/os-release"), "ID=debian\n").unwrap();
+    fs::write(
+        tree.join("etc/machine-id"),
+        "0123456789abcdef0123456789abcdef\n",
+    )
+    .unwrap();
+    fs::write(tree.join("etc/ssh/ssh_host_ed25519_key"), "SECRET\n").unwrap();
+    let img = dir.path().join("golden.img");
+    fs::File::create(&img).unwrap().set_len(48 * MIB).unwrap();
+    let s = img.to_str().unwrap();
+    let mut sfdisk = Command::new("sfdisk")
+        .args(["-q", s])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    sfdisk
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"label: dos\n2048,,83\n")
+        .unwrap();
+    assert!(sfdisk.wait().unwrap().success());
+    run(
+        "mkfs.ext4",
+        &[
+            "-q",
+            "-F",
+            "-E",
+            "offset=1048576",
+            "-d",
+            tree.to_str().unwrap(),
+            s,
+            &format!("{}k", (47 * MIB) / 1024),
+        ],
+    );
+
+    let a = LoopDevice::new(96 * MIB);
+    let b = LoopDevice::new(128 * MIB);
+    let (code, events, err) = deploy(
+        data.path(),
+        &img,
+        &[&a, &b],
+        &["--hostname", "atelier-{n:02}", "--first-number", "7"],
+    );
+    assert_eq!(code, 0, "{err}\n{events:?}");
+    let results = event(&events, "result");
+    let hostnames: Vec<&str> = results
+        .iter()
+        .map(|r| {
+            r["deployment"]["customisation"]["hostname"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(hostnames, ["atelier-07", "atelier-08"]);
+    for (r, dev) in results.iter().zip([&a, &b]) {
+        assert_eq!(r["outcome"], "PASSED", "{r}");
+        // The last partition ends at the end of the disk now.
+        let table = run("sfdisk", &["-J", dev.path_str().as_str()]);
+        let json: Value = serde_json::from_str(&table).unwrap();
+        let p = &json["partitiontable"]["partitions"][0];
+        let end = p["start"].as_u64().unwrap() + p["size"].as_u64().unwrap();
+        assert_eq!(end * 512, dev.size(), "{table}");
+    }
+    // A typo in an option: refused before anything is written.
+    let c = LoopDevice::new(64 * MIB);
+    c.fill(1 << 20, |_| vec![0x42; 1 << 20]);
+    let before = c.sha256();
+    let (code, _, err) = deploy(data.path(), &img, &[&c], &["--customise", "goldn"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("goldn"), "{err}");
+    assert_eq!(c.sha256(), before);
+}

@@ -13,6 +13,11 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use atelier_deploy::catalogue::CustomisationKind;
+use atelier_deploy::customise::{
+    GoldenSettings, HostnamePattern, PasswordScheme, RpiFormat, RpiJob, RpiSettings, UserAccount,
+    WifiNetwork, customise_golden_image, customise_raspberry_pi,
+};
 use atelier_deploy::image::{ImageDigests, ImageReader, OpenOptions, open_image, parse_sha256};
 use atelier_deploy::write::{
     DeployObserver, MappedRange, Phase, Source, SourceSummary, Target, TargetError, TargetOutcome,
@@ -49,6 +54,18 @@ struct ImagePlan {
     expected_image_sha256: Option<[u8; 32]>,
     /// Block map, when used.
     bmap: Option<PathBuf>,
+    /// The catalogue's customisation for this image.
+    catalogue_customisation: Option<CustomisationKind>,
+}
+
+/// What to do to each target after it was written and verified.
+enum CustomisePlan {
+    /// Nothing.
+    None,
+    /// Raspberry Pi OS first-boot settings, in the given format (`None`: detected).
+    RaspberryPi(Box<RpiSettings>, Option<RpiFormat>),
+    /// Golden Linux image: grow, reset identity, host name.
+    Golden(GoldenSettings),
 }
 
 /// Runs `atelier deploy`.
@@ -84,6 +101,14 @@ pub fn run(ctx: &Context, args: &DeployArgs) -> u8 {
             .decoded_size_hint()
             .filter(|_| reader.decoded_size_is_exact())
     });
+
+    let customise = match customise_plan(args, plan.catalogue_customisation) {
+        Ok(c) => c,
+        Err(msg) => {
+            refuse(lang, args.json, &Msg::DeployOptionProblem(msg));
+            return exit::REFUSED;
+        }
+    };
 
     let Some(surveys) = survey(ctx, true) else {
         return exit::FAILED;
@@ -170,9 +195,163 @@ pub fn run(ctx: &Context, args: &DeployArgs) -> u8 {
             }
         }
     }
-    deploy(
-        ctx, args, &store, &plan, reader, ranges, size, &targets, &devices,
-    )
+    let job = Job {
+        store: &store,
+        plan: &plan,
+        reader,
+        ranges,
+        size,
+        customise,
+    };
+    deploy(ctx, args, job, &targets, devices)
+}
+
+/// Everything a deployment needs besides its targets.
+struct Job<'a> {
+    store: &'a Store,
+    plan: &'a ImagePlan,
+    reader: ImageReader,
+    ranges: Option<Vec<MappedRange>>,
+    size: Option<u64>,
+    customise: CustomisePlan,
+}
+
+/// Reads the first line of a secret file (password, passphrase).
+fn first_line(path: &Path, what: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{what} file {}: {e}", path.display()))?;
+    let line = text.lines().next().unwrap_or("").to_owned();
+    if line.is_empty() {
+        return Err(format!(
+            "{what} file {}: its first line is empty; write the {what} on the first line",
+            path.display()
+        ));
+    }
+    Ok(line)
+}
+
+/// The customisation the options and the catalogue ask for, checked before anything is
+/// written (a typo in an option loses nothing).
+fn customise_plan(
+    args: &DeployArgs,
+    catalogue: Option<CustomisationKind>,
+) -> Result<CustomisePlan, String> {
+    let rpi_options = args.user.is_some()
+        || args.ssh
+        || args.ssh_keys.is_some()
+        || args.wifi_ssid.is_some()
+        || args.wifi_country.is_some()
+        || args.keymap.is_some()
+        || args.timezone.is_some()
+        || args.locale.is_some();
+    let is_rpi = |k: &CustomisationKind| {
+        matches!(
+            k,
+            CustomisationKind::CloudInit
+                | CustomisationKind::Firstrun
+                | CustomisationKind::RpiPreseed
+        )
+    };
+    // `None` as the format: the card's boot partition tells.
+    let (kind, format) = match args.customise.as_str() {
+        "none" => return Ok(CustomisePlan::None),
+        "rpi" => (CustomisationKind::CloudInit, catalogue.filter(is_rpi)),
+        "golden" => (CustomisationKind::Golden, None),
+        "auto" => match catalogue {
+            Some(k) => (k, Some(k)),
+            None if rpi_options => (CustomisationKind::CloudInit, None),
+            None if args.hostname.is_some() => (CustomisationKind::Golden, None),
+            None => (CustomisationKind::None, None),
+        },
+        other => {
+            return Err(format!(
+                "--customise {other}: unknown; use auto, none, rpi or golden"
+            ));
+        }
+    };
+    let hostname = args
+        .hostname
+        .as_deref()
+        .map(HostnamePattern::new)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let format = match kind {
+        CustomisationKind::None => return Ok(CustomisePlan::None),
+        CustomisationKind::Golden => {
+            if rpi_options {
+                return Err(
+                    "the Raspberry Pi options (--user, --ssh, --wifi-…, --keymap, \
+                     --timezone, --locale) do not apply to a golden image; remove them or use \
+                     --customise rpi"
+                        .into(),
+                );
+            }
+            return Ok(CustomisePlan::Golden(GoldenSettings {
+                hostname,
+                grow: true,
+            }));
+        }
+        _ => format.map(|k| match k {
+            CustomisationKind::Firstrun => RpiFormat::Firstrun,
+            CustomisationKind::RpiPreseed => RpiFormat::RpiPreseed,
+            _ => RpiFormat::CloudInit,
+        }),
+    };
+    let mut settings = RpiSettings {
+        hostname,
+        ..RpiSettings::default()
+    };
+    if let Some(name) = &args.user {
+        let password = match &args.password_file {
+            Some(f) => first_line(f, "password")?,
+            None => {
+                return Err(format!(
+                    "--user {name} needs --password-file FILE (the password on its first line)"
+                ));
+            }
+        };
+        settings.user = Some(
+            UserAccount::new(name, &password, PasswordScheme::default())
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    settings.ssh.enabled = args.ssh || args.ssh_keys.is_some();
+    if let Some(f) = &args.ssh_keys {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| format!("SSH keys file {}: {e}", f.display()))?;
+        settings.ssh.authorized_keys = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
+    }
+    if let Some(ssid) = &args.wifi_ssid {
+        let passphrase = match &args.wifi_password_file {
+            Some(f) => first_line(f, "Wi-Fi passphrase")?,
+            None => {
+                return Err(format!(
+                    "--wifi-ssid {ssid} needs --wifi-password-file FILE (the passphrase on its \
+                     first line)"
+                ));
+            }
+        };
+        settings.wifi = Some(WifiNetwork::new(ssid, &passphrase).map_err(|e| e.to_string())?);
+    }
+    if let Some(c) = &args.wifi_country {
+        settings.wifi_country = Some(c.to_uppercase());
+    }
+    if let Some(k) = &args.keymap {
+        settings.keymap = Some(k.clone());
+    }
+    if let Some(t) = &args.timezone {
+        settings.timezone = Some(t.clone());
+    }
+    if let Some(l) = &args.locale {
+        settings.locale = Some(l.clone());
+    }
+    settings.validate().map_err(|e| e.to_string())?;
+    Ok(CustomisePlan::RaspberryPi(Box::new(settings), format))
 }
 
 /// The image file and what is expected of it: a path, or a catalogue name.
@@ -203,6 +382,7 @@ fn resolve_image(ctx: &Context, args: &DeployArgs) -> Result<ImagePlan, String> 
         path,
         expected_file_sha256,
         expected_image_sha256: None,
+        catalogue_customisation: None,
     })
 }
 
@@ -272,6 +452,7 @@ fn catalogue_image(
         expected_file_sha256: expected_file_sha256.or(entry.sha256),
         expected_image_sha256: entry.image_sha256,
         bmap,
+        catalogue_customisation: Some(entry.customisation),
     })
 }
 
@@ -433,19 +614,22 @@ fn phase_name(phase: Phase) -> &'static str {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn deploy(
     ctx: &Context,
     args: &DeployArgs,
-    store: &Store,
-    plan: &ImagePlan,
-    reader: ImageReader,
-    ranges: Option<Vec<MappedRange>>,
-    size: Option<u64>,
+    job: Job<'_>,
     targets: &[&Survey],
-    devices: &[DirectDevice],
+    devices: Vec<DirectDevice>,
 ) -> u8 {
     let lang = ctx.lang;
+    let Job {
+        store,
+        plan,
+        reader,
+        ranges,
+        size,
+        customise,
+    } = job;
     let cancel = Arc::new(AtomicBool::new(false));
     for signal in [
         signal_hook::consts::SIGINT,
@@ -528,8 +712,10 @@ fn deploy(
         &Bars { bars: &bars, lang },
         &cancel,
     );
-    let ended_at = Utc::now();
-    let seconds = started.elapsed().as_secs_f64();
+    // The targets are closed before customising: the customisation opens them again (FAT
+    // over a byte range, an offset loop device for ext4).
+    drop(write_targets);
+    drop(devices);
     let report = match report {
         Ok(r) => r,
         Err(e) => {
@@ -567,8 +753,28 @@ fn deploy(
     };
 
     let mut worst = exit::OK;
-    for ((s, t), bar) in targets.iter().zip(&report.targets).zip(&bars) {
-        let (outcome, detail) = outcome_of(t, source_problem.as_deref(), report.cancelled);
+    for (index, ((s, t), bar)) in targets.iter().zip(&report.targets).zip(&bars).enumerate() {
+        let (mut outcome, mut detail) = outcome_of(t, source_problem.as_deref(), report.cancelled);
+        let mut customisation = None;
+        if outcome == Outcome::Passed {
+            let counter = args.first_number.saturating_add(index as u32);
+            bar.phase(
+                &Msg::DeployPhase("customise").text(lang),
+                json!({"phase": "customise"}),
+                0,
+            );
+            match apply_customisation(&customise, &s.device.dev_path(), counter) {
+                Ok(c) => customisation = c,
+                Err(e) => {
+                    outcome = Outcome::Failed;
+                    detail = Some(format!(
+                        "written and verified, but the customisation failed: {e}; deploy again"
+                    ));
+                }
+            }
+        }
+        let ended_at = Utc::now();
+        let seconds = started.elapsed().as_secs_f64();
         bar.finish(&Msg::Outcome(outcome).text(lang));
         let section = DeploymentSection {
             image: image.clone(),
@@ -587,7 +793,7 @@ fn deploy(
                     passed: false,
                     mismatches: Vec::new(),
                 }),
-            customisation: None,
+            customisation,
             outcome,
             outcome_detail: detail.clone(),
             duration_seconds: Some(seconds),
@@ -639,6 +845,30 @@ fn known_zero(store: &Store, device: &atelier_record::DeviceIdentity) -> bool {
         && wipe.verification.result == atelier_record::VerificationResult::Passed
         && wipe.verification.coverage_percent >= 100.0
         && wipe.device.size_bytes == device.size_bytes
+}
+
+/// Customises one written target.
+fn apply_customisation(
+    plan: &CustomisePlan,
+    device: &Path,
+    counter: u32,
+) -> Result<Option<atelier_record::Customisation>, String> {
+    match plan {
+        CustomisePlan::None => Ok(None),
+        CustomisePlan::RaspberryPi(settings, format) => {
+            let job = RpiJob {
+                counter,
+                format: *format,
+                instance_id: None,
+            };
+            customise_raspberry_pi(device, settings, &job)
+                .map(Some)
+                .map_err(|e| e.to_string())
+        }
+        CustomisePlan::Golden(settings) => customise_golden_image(device, settings, counter)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+    }
 }
 
 /// The record outcome of one target, and why when it did not pass.
