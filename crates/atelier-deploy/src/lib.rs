@@ -4,11 +4,13 @@
 //! ([`image`]: raw, xz, zstd, gzip, zip; [`bmap`] for sparse images; [`catalogue`] names the
 //! images and their expected hashes), and the decoded stream is written to one or more
 //! targets at once with aligned `O_DIRECT` writes, then read back and compared ([`write`]).
-//! [`customise`] then adapts the written system (Raspberry Pi OS first-boot settings, golden
+//! Before writing, [`probe`] checks that each target really holds its declared capacity
+//! (fake-capacity cards). [`customise`] then adapts the written system (Raspberry Pi OS first-boot settings, golden
 //! Linux images).
 
 pub mod bmap;
 pub mod catalogue;
 pub mod customise;
 pub mod image;
+pub mod probe;
 pub mod write;

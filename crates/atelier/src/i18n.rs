@@ -428,6 +428,13 @@ pub enum Msg<'a> {
     },
     /// `verify`: invalid, why.
     CertificateInvalid(String),
+    /// A deployment target cannot be used (open failed, capacity probe failed).
+    DeployTargetProblem {
+        /// The device.
+        device: &'a str,
+        /// The cause.
+        cause: String,
+    },
     /// A deploy option is wrong (customisation settings): nothing was written.
     DeployOptionProblem(String),
     /// The image cannot be used (not found, unreadable, damaged, wrong hash, bad block map):
@@ -1153,6 +1160,10 @@ impl Msg<'_> {
             Msg::CertificateInvalid(cause) => match lang {
                 Fr => format!("NON VALIDE : {cause}"),
                 En => format!("NOT VALID: {cause}"),
+            },
+            Msg::DeployTargetProblem { device, cause } => match lang {
+                Fr => format!("{device} : rien de l'image n'a été écrit : {cause}"),
+                En => format!("{device}: nothing of the image was written: {cause}"),
             },
             Msg::DeployOptionProblem(cause) => match lang {
                 Fr => format!("option incorrecte, rien n'a été écrit : {cause}"),

@@ -186,13 +186,28 @@ pub fn run(ctx: &Context, args: &DeployArgs) -> u8 {
                 refuse(
                     lang,
                     args.json,
-                    &Msg::PrepareFailed {
+                    &Msg::DeployTargetProblem {
                         device: &s.device.name,
                         cause: e.to_string(),
                     },
                 );
                 return exit::REFUSED;
             }
+        }
+    }
+    // Fake-capacity cards are found before anything of the image is written.
+    for (d, s) in devices.iter().zip(&targets) {
+        let seed = uuid::Uuid::new_v4().as_u64_pair().0;
+        if let Err(e) = atelier_deploy::probe::probe_capacity(d, seed) {
+            refuse(
+                lang,
+                args.json,
+                &Msg::DeployTargetProblem {
+                    device: &s.device.name,
+                    cause: e.to_string(),
+                },
+            );
+            return exit::REFUSED;
         }
     }
     let job = Job {
