@@ -364,10 +364,14 @@ _vm_image_file() {
 #                      /sys/firmware/qemu_fw_cfg/by_name/opt/atelier/NAME/raw
 #   --append ARGS      extra kernel command line
 #   --qemu-arg ARG     extra raw QEMU argument, repeatable
+#   --qmp SOCKET       open a QMP control socket at SOCKET (a Unix socket path on the host) while
+#                      the guest runs, for vm_qmp (e.g. device_del to hot-unplug a disk given an
+#                      id=… in its props); removed when QEMU ends. Keep the path short: a
+#                      Unix socket path holds at most 107 bytes
 # Status: the guest command's exit status; 124 if the timeout fired; 125 if the guest ended
 # without reporting a status (boot failure, panic: see the console log); 2 on usage errors.
 vm_run() {
-  local initrd="" cmd="" results="" log="" timeout=${ATELIER_VM_TIMEOUT:-300}
+  local initrd="" cmd="" results="" log="" qmp="" timeout=${ATELIER_VM_TIMEOUT:-300}
   local mem=${ATELIER_VM_MEM:-1024} smp=${ATELIER_VM_SMP:-2} append=${ATELIER_VM_APPEND:-}
   local -a qargs=() disks=() smbios=() fwcfg=() extra=()
   while (($#)); do
@@ -384,6 +388,7 @@ vm_run() {
       --fw-cfg) fwcfg+=("$2") ;;
       --append) append+=" $2" ;;
       --qemu-arg) extra+=("$2") ;;
+      --qmp) qmp=$2 ;;
       *) vm_err "vm_run: unknown option $1"; return 2 ;;
     esac
     shift 2 || { vm_err "vm_run: $1 needs a value"; return 2; }
@@ -432,6 +437,12 @@ vm_run() {
     qargs+=(-fw_cfg "name=opt/atelier/${f%%=*},file=${f#*=}")
   done
 
+  if [[ -n $qmp ]]; then
+    if [[ -e $qmp && ! -S $qmp ]]; then vm_err "refusing --qmp $qmp: exists and is not a socket"; return 2; fi
+    rm -f "$qmp"
+    qargs+=(-qmp "unix:${qmp//,/,,},server=on,wait=off")
+  fi
+
   local accel=(-accel tcg)
   if [[ ${ATELIER_VM_KVM:-0} == 1 && -w /dev/kvm ]]; then accel=(-accel kvm -cpu host); fi
 
@@ -455,6 +466,7 @@ vm_run() {
   timeout --kill-after=10 "$timeout" "${qemu[@]}" </dev/null >>"$log" 2>&1 || rc=$?
   if [[ -n $tailpid ]]; then sleep 0.2; kill "$tailpid" 2>/dev/null || true; wait "$tailpid" 2>/dev/null || true; fi
   local took; took=$(vm_elapsed "$t0")
+  if [[ -n $qmp ]]; then rm -f "$qmp"; fi
 
   if ((rc == 124 || rc == 137)); then
     vm_err "TIMEOUT: guest still running after ${timeout} s, QEMU killed (console: $log)"
@@ -474,6 +486,31 @@ vm_run() {
   local status; status=$(tr -dc '0-9' <"$results/exit-status")
   vm_log "guest command exited $status after $took s"
   return "${status:-125}"
+}
+
+# vm_qmp SOCKET COMMAND [ARGUMENTS_JSON] — run one QMP command on a guest started with
+# `vm_run --qmp SOCKET` (typically in the background) and print QEMU's answers, one JSON object a
+# line: the greeting, the capabilities reply, the command's reply, then any events that arrived
+# within about a second (e.g. DEVICE_DELETED); it takes 1.5 s. Fails when the socket cannot be
+# reached or QEMU answers with an error. Needs socat (`vm_install_deps socat`). Example, hot-unplugging a USB stick
+# attached with `--usb "IMG,id=stick"`:  vm_qmp "$W/qmp.sock" device_del '{"id":"stick"}'
+vm_qmp() {
+  local sock=${1:?usage: vm_qmp SOCKET COMMAND [ARGUMENTS_JSON]} cmd=${2:?usage: vm_qmp SOCKET COMMAND [ARGUMENTS_JSON]}
+  local args=${3:-}
+  command -v socat >/dev/null || { vm_err "vm_qmp needs socat (vm_install_deps socat)"; return 1; }
+  [[ -S $sock ]] || { vm_err "no QMP socket at $sock (is the guest running with --qmp?)"; return 1; }
+  local out
+  # The input stays open for a second: QEMU drops a client at its EOF, maybe before replying.
+  out=$( { printf '%s\n' '{"execute":"qmp_capabilities"}' \
+             "{\"execute\":\"$cmd\"${args:+,\"arguments\":$args}}"; sleep 1; } |
+        timeout 10 socat -t 0.5 - "UNIX-CONNECT:$sock") || {
+    vm_err "QMP $cmd: cannot talk to $sock"; return 1; }
+  printf '%s\n' "$out"
+  # Expected: greeting, {"return": {}} for qmp_capabilities, then the command's {"return": …}.
+  if grep -q '"error"' <<<"$out" || [[ $(grep -c '"return"' <<<"$out") -lt 2 ]]; then
+    vm_err "QMP $cmd failed: $(grep -m1 '"error"' <<<"$out" || echo 'no reply')"
+    return 1
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------

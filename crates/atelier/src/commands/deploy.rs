@@ -594,7 +594,9 @@ impl Read for Finishing {
 /// Progress bars per target.
 struct Bars<'a> {
     bars: &'a [DeviceProgress],
+    names: Vec<String>,
     lang: Lang,
+    json: bool,
 }
 
 impl DeployObserver for Bars<'_> {
@@ -614,7 +616,13 @@ impl DeployObserver for Bars<'_> {
         }
     }
     fn target_failed(&self, target: usize, error: &TargetError) {
-        if let Some(bar) = self.bars.get(target) {
+        if self.json {
+            output::json_line(&json!({
+                "event": "target_failed",
+                "device": self.names.get(target),
+                "message": error.to_string(),
+            }));
+        } else if let Some(bar) = self.bars.get(target) {
             bar.println(&format!("✗ {error}"));
         }
     }
@@ -724,7 +732,12 @@ fn deploy(
         source,
         &write_targets,
         &cfg,
-        &Bars { bars: &bars, lang },
+        &Bars {
+            bars: &bars,
+            names: targets.iter().map(|s| s.device.name.clone()).collect(),
+            lang,
+            json: args.json,
+        },
         &cancel,
     );
     // The targets are closed before customising: the customisation opens them again (FAT
@@ -811,8 +824,15 @@ fn deploy(
             customisation,
             outcome,
             outcome_detail: detail.clone(),
-            duration_seconds: Some(seconds),
-            throughput_bytes_per_second: (t.timings.write.as_secs_f64() > 0.0)
+            // A target that failed stopped early: its own phases' time, and no throughput.
+            duration_seconds: Some(if outcome == Outcome::Passed {
+                seconds
+            } else {
+                let t = &t.timings;
+                (t.prepare + t.write + t.commit + t.verify).as_secs_f64()
+            }),
+            throughput_bytes_per_second: (outcome == Outcome::Passed
+                && t.timings.write.as_secs_f64() > 0.0)
                 .then(|| report.image_size as f64 / t.timings.write.as_secs_f64()),
         };
         let saved = save_deployment(ctx, store, s, section.clone());

@@ -123,6 +123,13 @@ fn list(ctx: &Context, store: &Store, json: bool) -> u8 {
                         "in_progress": e.outcome == Outcome::Interrupted
                             && store.job(e.id).is_ok_and(|j| j.owner.is_alive()),
                     })).collect::<Vec<_>>(),
+                    "deployment": r.deployment.as_ref().map(|d| json!({
+                        "device": d.target.name,
+                        "serial": d.target.serial,
+                        "image": d.image.name,
+                        "outcome": d.outcome,
+                    })),
+                    "certified": r.certificate.is_some(),
                 })
             })
             .collect();
