@@ -16,7 +16,7 @@ packages=(
   smartmontools dmidecode      # smartctl (SMART health), dmidecode (peer of the SMBIOS parser)
   lshw inxi hyperfine          # inventory peers and benchmark (scripts/bench-inventory.sh)
   pci.ids                      # the PCI ID database that names PCI devices in the inventory
-  qemu-system-x86 cpio kmod xz-utils zstd busybox-static  # VM tier (tests/vm)
+  qemu-system-x86 cpio kmod xz-utils zstd busybox-static socat  # VM tier (tests/vm; socat: QMP)
   gdisk dosfstools mtools mount  # deploy customisation: sgdisk, fsck.fat/mkfs.fat, mcopy/mtype, mount
   bmap-tools zip unzip bzip2 gzip  # deploy image sources: bmaptool create (bmap tests, peer), zip/gzip/bzip2 test images
   jq curl ca-certificates
