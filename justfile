@@ -20,6 +20,10 @@ bench:
 bench-inventory:
     sudo scripts/bench-inventory.sh
 
+# `atelier deploy` against bmaptool and xz/zstd | dd on loop devices; results in docs/benchmarks.md (Deploy).
+bench-deploy:
+    sudo scripts/bench-deploy.sh
+
 # Formatting and lints.
 lint:
     scripts/lint.sh

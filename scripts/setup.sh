@@ -20,6 +20,7 @@ packages=(
   gdisk dosfstools mtools mount  # deploy customisation: sgdisk, fsck.fat/mkfs.fat, mcopy/mtype, mount
   bmap-tools zip unzip bzip2 gzip  # deploy image sources: bmaptool create (bmap tests, peer), zip/gzip/bzip2 test images
   jq curl ca-certificates
+  time python3                 # benchmarks: GNU /usr/bin/time (CPU times), the deploy benchmark's image generator
 )
 
 missing=()

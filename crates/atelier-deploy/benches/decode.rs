@@ -12,7 +12,8 @@
 //! MB/s of decoded output (10^6 bytes per second of wall time), the ratio to `xz -dc` on the
 //! multi-block file, and CPU seconds (user + system, all threads) per GiB decoded, which
 //! varies much less than wall time when the machine is shared. Atelier's numbers include the
-//! SHA-256 of the decoded image and of the file as stored; the peers hash nothing.
+//! SHA-256 of the decoded image and of the file as stored; the peers hash nothing. Unmarked
+//! Atelier cases use the default options ([`DecodeThread::Auto`]).
 //!
 //! Environment: `ATELIER_BENCH_SIZE_MIB` (default 1024), `ATELIER_BENCH_ROUNDS` (default 5),
 //! `ATELIER_BENCH_DIR`, `ATELIER_BENCH_CONTENT` (default `mixed,usr`), `ATELIER_BENCH_ONLY`
@@ -25,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use atelier_deploy::image::{OpenOptions, open_image};
+use atelier_deploy::image::{DecodeThread, OpenOptions, open_image};
 use atelier_testkit::Rng;
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -237,9 +238,13 @@ fn run(dir: &Path, content: &str, size_mib: u64, rounds: usize) {
     let size = size_mib << 20;
 
     let q = |p: &Path| format!("'{}'", p.display());
-    let bg = OpenOptions::default();
-    let inline = OpenOptions {
-        background: false,
+    let auto = OpenOptions::default();
+    let caller = OpenOptions {
+        decode_thread: DecodeThread::Caller,
+        ..OpenOptions::default()
+    };
+    let separate = OpenOptions {
+        decode_thread: DecodeThread::Separate,
         ..OpenOptions::default()
     };
     let one_thread = OpenOptions {
@@ -281,10 +286,14 @@ fn run(dir: &Path, content: &str, size_mib: u64, rounds: usize) {
             Box::new(move || time_atelier(&path, &opts, size, ticks)),
         ));
     };
-    ours("atelier xz (multi-block)", &f.xz_multi, &bg);
-    ours("atelier xz (multi-block, inline)", &f.xz_multi, &inline);
+    ours("atelier xz (multi-block)", &f.xz_multi, &auto);
     ours(
-        "atelier xz (multi-block, 1 thread)",
+        "atelier xz (multi-block, decoder thread)",
+        &f.xz_multi,
+        &separate,
+    );
+    ours(
+        "atelier xz (multi-block, 1 xz thread)",
         &f.xz_multi,
         &one_thread,
     );
@@ -293,14 +302,19 @@ fn run(dir: &Path, content: &str, size_mib: u64, rounds: usize) {
         &f.xz_multi,
         &no_file_hash,
     );
-    ours("atelier xz (one block)", &f.xz_single, &bg);
-    ours("atelier zstd", &f.zst, &bg);
-    ours("atelier zstd (inline)", &f.zst, &inline);
-    ours("atelier gzip", &f.gz, &bg);
-    ours("atelier gzip (inline)", &f.gz, &inline);
-    ours("atelier zip", &f.zip, &bg);
-    ours("atelier raw", &f.raw, &bg);
-    ours("atelier raw (inline)", &f.raw, &inline);
+    ours("atelier xz (one block)", &f.xz_single, &auto);
+    ours(
+        "atelier xz (one block, caller thread)",
+        &f.xz_single,
+        &caller,
+    );
+    ours("atelier zstd", &f.zst, &auto);
+    ours("atelier zstd (caller thread)", &f.zst, &caller);
+    ours("atelier gzip", &f.gz, &auto);
+    ours("atelier gzip (caller thread)", &f.gz, &caller);
+    ours("atelier zip", &f.zip, &auto);
+    ours("atelier raw", &f.raw, &auto);
+    ours("atelier raw (caller thread)", &f.raw, &caller);
 
     if let Ok(only) = std::env::var("ATELIER_BENCH_ONLY") {
         // Keep the reference (first case) and the cases whose name contains the text.

@@ -7,9 +7,10 @@
 //! distinct random 4 KiB block at the start, at every power of two (a card that ignores the
 //! address bits above its real size puts the block for offset 2^k over the one at 0), at
 //! sixteen places spread over the declared capacity and at the last block; syncs; then reads
-//! every one back with `O_DIRECT`: a card that dropped or wrapped any of them is refused. Everything it
-//! writes is later overwritten by the image or lies beyond it (where a deployment makes no
-//! promise), and nothing is written when the target is smaller than one probe block.
+//! every one back with `O_DIRECT`: a card that dropped or wrapped any of them is refused. The
+//! blocks' previous content is read first and written back afterwards, so the probe leaves
+//! the target as it found it (the holes of a block map and the space past the image keep,
+//! e.g., a wipe's zeros); nothing is written when the target is smaller than one probe block.
 
 use std::io;
 
@@ -95,6 +96,15 @@ pub fn probe_capacity(target: &dyn BlockTarget, seed: u64) -> Result<(), ProbeEr
         source,
     };
     let mut buf = AlignedBuffer::zeroed(len);
+    // What was there, put back afterwards: a target the image does not fully cover (a block
+    // map's holes, the space past the image) keeps its content — e.g. the zeros of a wipe.
+    let mut saved = Vec::with_capacity(offsets.len());
+    for &offset in &offsets {
+        target
+            .read_exact_at(buf.as_mut_slice(), offset)
+            .map_err(|e| io_err(offset, e))?;
+        saved.push(buf.as_slice().to_vec());
+    }
     for (i, &offset) in offsets.iter().enumerate() {
         pattern(i, buf.as_mut_slice());
         target
@@ -103,20 +113,30 @@ pub fn probe_capacity(target: &dyn BlockTarget, seed: u64) -> Result<(), ProbeEr
     }
     target.sync_data().map_err(|e| io_err(0, e))?;
     let mut want = vec![0u8; len];
+    let mut verdict = Ok(());
     for (i, &offset) in offsets.iter().enumerate() {
         target
             .read_exact_at(buf.as_mut_slice(), offset)
             .map_err(|e| io_err(offset, e))?;
         pattern(i, &mut want);
         if buf.as_slice() != want.as_slice() {
-            return Err(ProbeError::FakeCapacity {
+            verdict = Err(ProbeError::FakeCapacity {
                 target: target.label(),
                 offset,
                 declared: size,
             });
+            break;
         }
     }
-    Ok(())
+    // Restore in reverse order, so that on a card that wraps the block at 0 ends up right.
+    for (&offset, old) in offsets.iter().zip(&saved).rev() {
+        buf.as_mut_slice().copy_from_slice(old);
+        target
+            .write_all_at(buf.as_slice(), offset)
+            .map_err(|e| io_err(offset, e))?;
+    }
+    target.sync_data().map_err(|e| io_err(0, e))?;
+    verdict
 }
 
 #[cfg(test)]
@@ -182,6 +202,17 @@ mod tests {
             wraps,
             data: Mutex::new(vec![0; real as usize]),
         }
+    }
+
+    #[test]
+    fn the_probe_leaves_a_real_card_as_it_found_it() {
+        let c = card(8 << 20, 8 << 20, true);
+        for (i, b) in c.data.lock().unwrap().iter_mut().enumerate() {
+            *b = (i % 251) as u8;
+        }
+        let before = c.data.lock().unwrap().clone();
+        probe_capacity(&c, 99).unwrap();
+        assert!(*c.data.lock().unwrap() == before);
     }
 
     #[test]

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use atelier_deploy::image::{
-    ImageDigests, ImageError, ImageFormat, ImageReader, OpenOptions, open_image, to_hex,
+    DecodeThread, ImageDigests, ImageError, ImageFormat, ImageReader, OpenOptions, open_image,
+    to_hex,
 };
 use atelier_testkit::Rng;
 use sha2::{Digest, Sha256};
@@ -95,14 +96,16 @@ fn read_all(mut reader: ImageReader) -> Result<(Vec<u8>, ImageDigests), ImageErr
     Ok((out, digests))
 }
 
-fn modes() -> [OpenOptions; 2] {
+fn modes() -> [OpenOptions; 3] {
     [
-        OpenOptions::default(),
-        OpenOptions {
-            background: false,
-            ..OpenOptions::default()
-        },
+        DecodeThread::Auto,
+        DecodeThread::Separate,
+        DecodeThread::Caller,
     ]
+    .map(|decode_thread| OpenOptions {
+        decode_thread,
+        ..OpenOptions::default()
+    })
 }
 
 fn decode(path: &Path, opts: &OpenOptions) -> Result<(Vec<u8>, ImageDigests), ImageError> {
@@ -417,6 +420,25 @@ fn empty_images_and_early_finish_are_errors() {
 }
 
 #[test]
+fn the_digests_reach_whoever_holds_the_handle() {
+    let fx = Fixture::new(1 << 20);
+    let zst = fx.make("disk.img.zst", "zstd -q -c {raw} > {out}");
+    let reader = open_image(&zst, &OpenOptions::default()).unwrap();
+    let handle = reader.digests_handle();
+    // The reader is handed over as a plain `Read`, as the writer takes it.
+    let mut boxed: Box<dyn Read + Send> = Box::new(reader);
+    let mut first = vec![0u8; 1000];
+    boxed.read_exact(&mut first).unwrap();
+    assert_eq!(handle.get(), None, "no digests before the end");
+    let mut rest = Vec::new();
+    boxed.read_to_end(&mut rest).unwrap();
+    let d = handle.get().expect("digests at the end");
+    assert_eq!(d.image_sha256, sha256(&fx.data));
+    assert_eq!(d.file_sha256, Some(sha256(&fs::read(&zst).unwrap())));
+    assert_eq!(d.image_bytes, fx.data.len() as u64);
+}
+
+#[test]
 fn read_errors_carry_the_image_error() {
     let fx = Fixture::new(1 << 20);
     let gz = fx.make("disk.img.gz", "gzip -c {raw} > {out}");
@@ -430,6 +452,9 @@ fn read_errors_carry_the_image_error() {
         ImageError::from_io(&err),
         Some(ImageError::Truncated { .. })
     ));
+    // No digests are published for a failed image.
+    let handle = reader.digests_handle();
+    assert_eq!(handle.get(), None);
     // The error stays: reading again repeats it, finish returns it.
     assert!(reader.read(&mut [0u8; 10]).is_err());
     assert!(matches!(reader.finish(), Err(ImageError::Truncated { .. })));
@@ -451,11 +476,17 @@ fn multi_block_xz_is_decoded_by_several_threads() {
         "multi.img.xz",
         "xz -T2 --block-size=512KiB -c {raw} > {out}",
     );
+    assert_eq!(
+        open_image(&xz, &OpenOptions::default())
+            .unwrap()
+            .xz_blocks(),
+        Some(16)
+    );
     let me = fs::read_to_string("/proc/thread-self/comm").unwrap();
     let me = me.trim_end();
     let opts = OpenOptions {
         xz_threads: 2,
-        background: false, // the workers are created by this thread and carry its name
+        decode_thread: DecodeThread::Caller, // the workers are created by this thread and carry its name
         ..OpenOptions::default()
     };
     let mut reader = open_image(&xz, &opts).unwrap();
@@ -475,4 +506,24 @@ fn multi_block_xz_is_decoded_by_several_threads() {
         most >= 3,
         "{most} threads named {me}: the decoder ran on one thread"
     );
+}
+
+/// A card can be the source: a block device reports no length in its metadata, so its size
+/// comes from the device itself.
+#[test]
+fn a_block_device_is_read_as_a_raw_image() {
+    if !atelier_testkit::device_tier(&["losetup", "blockdev"]) {
+        return;
+    }
+    let dev = atelier_testkit::LoopDevice::new(4 << 20);
+    let data = image_bytes(4 << 20, 11);
+    dev.fill(1 << 20, |i| {
+        data[(i as usize) << 20..((i as usize + 1) << 20)].to_vec()
+    });
+    let reader = open_image(dev.path(), &OpenOptions::default()).unwrap();
+    assert_eq!(reader.format(), ImageFormat::Raw);
+    assert_eq!(reader.decoded_size_hint(), Some(4 << 20));
+    let (out, d) = read_all(reader).unwrap();
+    assert!(out == data);
+    assert_eq!(d.image_sha256_hex(), dev.sha256());
 }
