@@ -262,6 +262,15 @@ impl LoopDevice {
 
 impl Drop for LoopDevice {
     fn drop(&mut self) {
+        // Partitions a test (or the code under test: `partx --update` after growing a
+        // partition) added outlive the detach when the device was not set up with partition
+        // scanning, and would make the next test that gets this loop number fail: drop them.
+        let _ = Command::new("partx")
+            .arg("-d")
+            .arg(&self.path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
         // Detach even when a test failed; the temporary directory goes with `_dir`.
         for _ in 0..20 {
             let ok = Command::new("losetup")

@@ -30,10 +30,10 @@ use chrono::Utc;
 use serde_json::json;
 
 use crate::cli::DeployArgs;
-use crate::commands::devices::{Survey, device_line, status_lines, survey};
+use crate::commands::devices::{Survey, device_line, survey};
 use crate::commands::targets::{
-    confirm, open_machine_record, open_record_with_wipe_of, record_key, refuse, refused_event,
-    resolve,
+    confirm, open_machine_record, open_record_with_wipe_of, open_store_for, record_key, refuse,
+    refused_event, select_named,
 };
 use crate::context::{Context, tool_info};
 use crate::exit;
@@ -113,7 +113,7 @@ pub fn run(ctx: &Context, args: &DeployArgs) -> u8 {
     let Some(surveys) = survey(ctx, true) else {
         return exit::FAILED;
     };
-    let Some(targets) = select(ctx, args, &surveys) else {
+    let Some(targets) = select_named(ctx, &args.targets, args.json, &surveys) else {
         return exit::REFUSED;
     };
     if let Some(size) = size.or(reader.decoded_size_hint()) {
@@ -136,18 +136,10 @@ pub fn run(ctx: &Context, args: &DeployArgs) -> u8 {
     let store = if args.plan_only {
         None
     } else {
-        if !ctx.root.is_live() {
-            refuse(lang, args.json, &Msg::RootNotLive);
-            return exit::REFUSED;
+        match open_store_for(ctx, args.json, "deploy") {
+            Ok(store) => Some(store),
+            Err(code) => return code,
         }
-        if !ctx.require_root("deploy") {
-            refused_event(args.json, &Msg::NeedsRoot { command: "deploy" }.text(lang));
-            return exit::FAILED;
-        }
-        let Some(store) = ctx.open_store() else {
-            return exit::FAILED;
-        };
-        Some(store)
     };
     show_plan(ctx, args.json, &plan, &reader, &targets);
     let Some(store) = store else {
@@ -483,37 +475,6 @@ fn read_bmap(path: &Path) -> Result<(Vec<MappedRange>, u64), String> {
         })
         .collect();
     Ok((ranges, bmap.image_size()))
-}
-
-/// The named targets; `None` (reasons printed) when one may not be written.
-fn select<'a>(ctx: &Context, args: &DeployArgs, surveys: &'a [Survey]) -> Option<Vec<&'a Survey>> {
-    let lang = ctx.lang;
-    let mut chosen: Vec<&Survey> = Vec::new();
-    let mut refused = false;
-    for path in &args.targets {
-        let shown = path.display().to_string();
-        let Some(s) = resolve(ctx, path, surveys) else {
-            refused_event(args.json, &Msg::TargetRefused { device: &shown }.text(lang));
-            refused = true;
-            continue;
-        };
-        if !s.refusals.is_empty() {
-            output::error(lang, &Msg::TargetRefused { device: &shown });
-            for line in status_lines(lang, s) {
-                eprintln!("    {line}");
-            }
-            if args.json {
-                output::json_line(&json!({
-                    "event": "refused", "device": shown,
-                    "reasons": s.refusals.iter().map(|r| Msg::Refused(r).text(lang)).collect::<Vec<_>>(),
-                }));
-            }
-            refused = true;
-        } else if !chosen.iter().any(|c| c.device.name == s.device.name) {
-            chosen.push(s);
-        }
-    }
-    (!refused).then_some(chosen)
 }
 
 fn show_plan(

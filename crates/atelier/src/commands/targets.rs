@@ -3,14 +3,15 @@
 
 use std::io::BufRead;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use atelier_device::{BlockDevice, DevNum};
 use atelier_record::{AssetRecord, DeviceIdentity, Transport};
 use serde_json::json;
 
-use crate::commands::devices::Survey;
+use crate::commands::devices::{Survey, status_lines};
 use crate::context::Context;
+use crate::exit;
 use crate::i18n::{Lang, Msg};
 use crate::output;
 
@@ -165,4 +166,73 @@ pub fn open_record_with_wipe_of(
                 .iter()
                 .any(|e| same_device(&e.device, device))
     })
+}
+
+/// The refusals of a surveyed device as JSON (for `refused` / `skipped` events).
+pub fn reasons_json(lang: Lang, s: &Survey) -> Vec<serde_json::Value> {
+    s.refusals
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("message".into(), Msg::Refused(r).text(lang).into());
+            }
+            v
+        })
+        .collect()
+}
+
+/// The devices named on the command line, each once; `None` (every reason printed) when one
+/// of them does not exist or may not be written.
+pub fn select_named<'a>(
+    ctx: &Context,
+    paths: &[PathBuf],
+    json: bool,
+    surveys: &'a [Survey],
+) -> Option<Vec<&'a Survey>> {
+    let lang = ctx.lang;
+    let mut chosen: Vec<&Survey> = Vec::new();
+    let mut refused = false;
+    for path in paths {
+        let shown = path.display().to_string();
+        let Some(s) = resolve(ctx, path, surveys) else {
+            refused_event(json, &Msg::TargetRefused { device: &shown }.text(lang));
+            refused = true;
+            continue;
+        };
+        if !s.refusals.is_empty() {
+            output::error(lang, &Msg::TargetRefused { device: &shown });
+            for line in status_lines(lang, s) {
+                eprintln!("    {line}");
+            }
+            if json {
+                output::json_line(&json!({
+                    "event": "refused", "device": shown, "reasons": reasons_json(lang, s),
+                }));
+            }
+            refused = true;
+        } else if !chosen.iter().any(|c| c.device.name == s.device.name) {
+            chosen.push(s);
+        }
+    }
+    (!refused).then_some(chosen)
+}
+
+/// What a destructive command needs before its plan: the live system (not a captured tree),
+/// root, and the store. `Err` holds the exit status, the reason already printed.
+pub fn open_store_for(
+    ctx: &Context,
+    json: bool,
+    command: &str,
+) -> Result<atelier_store::Store, u8> {
+    let lang = ctx.lang;
+    if !ctx.root.is_live() {
+        refuse(lang, json, &Msg::RootNotLive);
+        return Err(exit::REFUSED);
+    }
+    if !ctx.require_root(command) {
+        refused_event(json, &Msg::NeedsRoot { command }.text(lang));
+        return Err(exit::FAILED);
+    }
+    ctx.open_store().ok_or(exit::FAILED)
 }

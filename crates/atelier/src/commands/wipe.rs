@@ -27,8 +27,8 @@ use uuid::Uuid;
 use crate::cli::{VerifyArg, WipeArgs};
 use crate::commands::devices::{Survey, device_line, status_lines, survey};
 use crate::commands::targets::{
-    confirm, device_number, open_machine_record, record_key, refuse, refused_event, resolve,
-    same_device,
+    confirm, device_number, open_machine_record, open_store_for, reasons_json, record_key, refuse,
+    refused_event, same_device, select_named,
 };
 use crate::context::{Context, tool_info};
 use crate::exit;
@@ -98,16 +98,9 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
     let store = if args.plan_only {
         None
     } else {
-        if !ctx.root.is_live() {
-            refuse(lang, args.json, &Msg::RootNotLive);
-            return exit::REFUSED;
-        }
-        if !ctx.require_root("wipe") {
-            refused_event(args.json, &Msg::NeedsRoot { command: "wipe" }.text(lang));
-            return exit::FAILED;
-        }
-        let Some(store) = ctx.open_store() else {
-            return exit::FAILED;
+        let store = match open_store_for(ctx, args.json, "wipe") {
+            Ok(store) => store,
+            Err(code) => return code,
         };
         warn_interrupted(ctx, &store);
         for s in &targets {
@@ -235,18 +228,6 @@ struct JobRun {
 /// The devices to wipe: the named ones (all must be eligible) or every eligible one.
 fn select<'a>(ctx: &Context, args: &WipeArgs, surveys: &'a [Survey]) -> Option<Vec<&'a Survey>> {
     let lang = ctx.lang;
-    let reasons_json = |s: &Survey| -> Vec<serde_json::Value> {
-        s.refusals
-            .iter()
-            .map(|r| {
-                let mut v = serde_json::to_value(r).unwrap_or_default();
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("message".into(), Msg::Refused(r).text(lang).into());
-                }
-                v
-            })
-            .collect()
-    };
     if args.all_eligible {
         let mut chosen = Vec::new();
         for s in surveys {
@@ -259,7 +240,7 @@ fn select<'a>(ctx: &Context, args: &WipeArgs, surveys: &'a [Survey]) -> Option<V
             } else if (s.whole_bench || removable) && args.json {
                 output::json_line(&json!({
                     "event": "skipped", "device": s.device.name,
-                    "reasons": reasons_json(s), "removable": removable,
+                    "reasons": reasons_json(lang, s), "removable": removable,
                 }));
             } else if s.whole_bench || removable {
                 output::say(
@@ -278,31 +259,7 @@ fn select<'a>(ctx: &Context, args: &WipeArgs, surveys: &'a [Survey]) -> Option<V
         }
         return Some(chosen);
     }
-    let mut chosen: Vec<&Survey> = Vec::new();
-    let mut refused = false;
-    for path in &args.devices {
-        let shown = path.display().to_string();
-        let Some(s) = resolve(ctx, path, surveys) else {
-            refused_event(args.json, &Msg::TargetRefused { device: &shown }.text(lang));
-            refused = true;
-            continue;
-        };
-        if !s.refusals.is_empty() {
-            output::error(lang, &Msg::TargetRefused { device: &shown });
-            for line in status_lines(lang, s) {
-                eprintln!("    {line}");
-            }
-            if args.json {
-                output::json_line(&json!({
-                    "event": "refused", "device": shown, "reasons": reasons_json(s),
-                }));
-            }
-            refused = true;
-        } else if !chosen.iter().any(|c| c.device.name == s.device.name) {
-            chosen.push(s);
-        }
-    }
-    (!refused).then_some(chosen)
+    select_named(ctx, &args.devices, args.json, surveys)
 }
 
 fn show_plan(
