@@ -90,5 +90,5 @@ echo >&2
 echo "== 6. the record" >&2
 "$bin" records show last
 echo >&2
-echo "demo: the certificate's PDF, printing, the push to GLPI / Snipe-IT and the" >&2
-echo "demo: customisation options of deploy are not part of Atelier yet (open issues)." >&2
+echo "demo: the certificate's PDF, printing and the push to GLPI / Snipe-IT are not part" >&2
+echo "demo: of Atelier yet (open issues)." >&2
