@@ -7,6 +7,7 @@ use atelier_record::{Bench, ToolInfo};
 use atelier_store::Store;
 
 use crate::cli::Cli;
+use crate::config::Config;
 use crate::i18n::{Lang, Msg};
 use crate::output;
 
@@ -78,6 +79,33 @@ impl Context {
                     &Msg::StoreUnavailable {
                         dir: &dir,
                         cause: e.to_string(),
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    /// Reads the configuration file (`atelier.toml` in the data directory, or
+    /// `ATELIER_CONFIG`), or prints why not. A missing file gives the defaults.
+    #[allow(dead_code)] // used by the commands that read a section (print, push)
+    pub fn config(&self) -> Option<Config> {
+        let path = Config::location(&self.data_dir());
+        match Config::load(&path) {
+            Ok(config) => Some(config),
+            Err(e) => {
+                let cause = match &e {
+                    crate::config::ConfigError::Read { source, .. } => source.to_string(),
+                    crate::config::ConfigError::Invalid { line, message, .. } => self.lang.pick(
+                        format!("ligne {line} : {message}"),
+                        format!("line {line}: {message}"),
+                    ),
+                };
+                output::error(
+                    self.lang,
+                    &Msg::ConfigInvalid {
+                        path: e.path(),
+                        cause,
                     },
                 );
                 None

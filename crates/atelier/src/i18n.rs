@@ -101,6 +101,13 @@ pub enum Msg<'a> {
         /// The cause.
         cause: String,
     },
+    /// The configuration file cannot be read or has an error.
+    ConfigInvalid {
+        /// The file.
+        path: &'a Path,
+        /// What is wrong (with the line).
+        cause: String,
+    },
     /// A command needs root.
     NeedsRoot {
         /// The command.
@@ -719,6 +726,18 @@ impl Msg<'_> {
                     "cannot open the local store {}: {cause}. Check that the data partition is \
                      mounted read-write, or choose another folder with --data-dir.",
                     dir.display()
+                ),
+            },
+            Msg::ConfigInvalid { path, cause } => match lang {
+                Fr => format!(
+                    "le fichier de configuration {} a une erreur : {cause}. Corrigez-le (ou \
+                     renommez-le pour revenir aux réglages par défaut) puis relancez.",
+                    path.display()
+                ),
+                En => format!(
+                    "the configuration file {} has an error: {cause}. Fix it (or rename it to go \
+                     back to the defaults) and run the command again.",
+                    path.display()
                 ),
             },
             Msg::NeedsRoot { command } => match lang {

@@ -14,6 +14,7 @@ macro_rules! out {
 
 mod cli;
 mod commands;
+mod config;
 mod context;
 mod help_fr;
 mod i18n;
