@@ -118,6 +118,11 @@ fn read_battery(dir: &Path, name: &str) -> (Battery, Vec<String>) {
         voltage_now: number("voltage_now"),
     };
     let cycle_count = number("cycle_count").filter(|&n| n > 0);
+    let manufacture_date = manufacture_date(
+        number("manufacture_year"),
+        number("manufacture_month"),
+        number("manufacture_day"),
+    );
     let capacity = capacity(&raw);
     problems.extend(capacity.problems);
     let battery = Battery {
@@ -131,11 +136,27 @@ fn read_battery(dir: &Path, name: &str) -> (Battery, Vec<String>) {
         full_capacity_mwh: capacity.full_mwh,
         wear_percent: capacity.wear_percent,
         cycle_count,
+        manufacture_date,
         status: read("status"),
         capacity_basis: capacity.basis.to_owned(),
         source: format!("/{POWER_SUPPLY_DIR}/{name}"),
     };
     (battery, problems)
+}
+
+/// The manufacture date from `manufacture_year`, `_month` and `_day`
+/// (Documentation/ABI/testing/sysfs-class-power): `YYYY-MM-DD`, or `YYYY-MM` / `YYYY` when the
+/// day or month is missing or out of range. Years before 1990 or after 2100 are firmware
+/// garbage (a zeroed field reads as 1980 on Smart Battery packs), so no date.
+pub fn manufacture_date(year: Option<u64>, month: Option<u64>, day: Option<u64>) -> Option<String> {
+    let year = year.filter(|y| (1990..=2100).contains(y))?;
+    let Some(month) = month.filter(|m| (1..=12).contains(m)) else {
+        return Some(format!("{year:04}"));
+    };
+    match day.filter(|d| (1..=31).contains(d)) {
+        Some(day) => Some(format!("{year:04}-{month:02}-{day:02}")),
+        None => Some(format!("{year:04}-{month:02}")),
+    }
 }
 
 /// Chooses the basis and computes the capacities (see the module documentation).

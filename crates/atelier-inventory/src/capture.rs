@@ -11,12 +11,13 @@
 //! | `proc/{cpuinfo,meminfo,cmdline,swaps,self/mountinfo,asound/cards,bus/input/devices}` | CPU, memory, boot medium, audio, input devices (proc(5)) |
 //! | `sys/class/dmi/id/*`, `sys/firmware/dmi/tables/{DMI,smbios_entry_point}` | identity, memory slots (Documentation/ABI/testing/sysfs-firmware-dmi-tables) |
 //! | `sys/devices/system/cpu/cpuN/{topology,cpufreq}/*` | topology, frequency (Documentation/ABI/stable/sysfs-devices-system-cpu) |
+//! | `sys/devices/system/memory/{block_size_bytes,memoryN/state}` | installed memory without SMBIOS (Documentation/admin-guide/mm/memory-hotplug.rst) |
 //! | `sys/firmware/efi` (its existence), `efivars/SecureBoot-…` and `vars/SecureBoot-…/data` (before Linux 6.0), `sys/firmware/devicetree/base/{model,serial-number}` | boot mode, Secure Boot, ARM boards (Documentation/ABI/testing/sysfs-firmware-efi, Documentation/filesystems/efivarfs.rst) |
 //! | `sys/class/{power_supply,drm,net,tpm,bluetooth,ieee80211,video4linux,sound}/*` | battery, screens (EDID), network, TPM, peripherals (Documentation/ABI/testing/sysfs-class-power, sysfs-class-net…) |
 //! | `sys/bus/pci/devices/*` and the reduced `usr/share/misc/pci.ids` | PCI devices and their names (Documentation/ABI/testing/sysfs-bus-pci) |
 //! | `sys/class/block/*`, `sys/block/*`, `sys/dev/block/*`, `run/udev/data/b*` | disks (Documentation/ABI/stable/sysfs-block) |
 //! | `dev/disk/by-{label,uuid,partuuid}/*`, `dev/mapper/*`, the `/dev` paths named by the mounts, swaps and `root=` | the boot medium and the `ATELIER` labels |
-//! | `atelier-capture/smartctl/NAME.json` | the raw output of `smartctl -j -a` for each disk (on `/`; a capture of a capture copies them) |
+//! | `atelier-capture/smartctl/NAME.json` | the raw output of `smartctl -j -a` (plus `-l devstat` for ATA/SCSI) for each disk (on `/`; a capture of a capture copies them) |
 //! | `atelier-capture/manifest.json` | the [`CaptureReport`] |
 //!
 //! # Symbolic links
@@ -344,6 +345,7 @@ pub fn capture(
     }
     c.capture_dmi()?;
     c.capture_cpus()?;
+    c.capture_memory_blocks()?;
     c.capture_firmware()?;
     for (class, depth) in CLASSES {
         c.capture_class(class, depth)?;
@@ -916,6 +918,29 @@ impl<'a> Capturer<'a> {
         self.copy_dir(Path::new("sys/class/dmi/id"), 0, true)?;
         for table in ["DMI", "smbios_entry_point"] {
             self.copy_file(&Path::new("sys/firmware/dmi/tables").join(table))?;
+        }
+        Ok(())
+    }
+
+    /// `block_size_bytes` and each `memoryN/state` (installed memory without SMBIOS).
+    fn capture_memory_blocks(&mut self) -> Result<(), CaptureError> {
+        let dir = Path::new(crate::memory::MEMORY_BLOCKS_DIR);
+        self.copy_file(&dir.join("block_size_bytes"))?;
+        let names: Vec<OsString> = fs::read_dir(self.root.join(dir))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.file_name())
+                    .filter(|n| {
+                        n.to_str()
+                            .and_then(|n| n.strip_prefix("memory"))
+                            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for name in names {
+            self.copy_file(&dir.join(name).join("state"))?;
         }
         Ok(())
     }

@@ -76,6 +76,9 @@ pub fn read_firmware(root: &Path) -> (Firmware, Vec<ProbeWarning>) {
         boot_mode,
         secure_boot,
         tpm,
+        // From the SMBIOS tables, filled in by the machine probe.
+        uefi_capable: None,
+        virtual_machine: None,
     };
     (firmware, warnings)
 }

@@ -73,6 +73,8 @@
 //! | `model`, else `name` | `batteries[].name` |
 //! | `manufacturer` / `serial` / `technology` | `batteries[].manufacturer` / `serial` / `chemistry` |
 //! | `design_capacity_mwh` / `full_capacity_mwh` | `batteries[].capacity` / `real_capacity` (mWh) |
+//! | `manufacture_date` (full dates only) | `batteries[].date` |
+//! | `memory.error_correction` (the board's) | `memories[].memorycorrection` |
 //! | `screens[]` | `monitors[]` |
 //! | `model`, else `<vendor code> <product code in hex>` | `monitors[].name`, `caption` |
 //! | `vendor_name`, else `vendor_code` | `monitors[].manufacturer` |
@@ -150,7 +152,17 @@ pub fn glpi_inventory(hw: &HardwareSection, opts: &GlpiOptions) -> Value {
             .slots
             .iter()
             .enumerate()
-            .map(memory_slot)
+            .map(|slot| {
+                let populated = slot.1.populated;
+                let mut o = memory_slot(slot);
+                if populated {
+                    o.text(
+                        "memorycorrection",
+                        text(hw.memory.error_correction.as_deref()),
+                    );
+                }
+                o
+            })
             .collect(),
     );
     content.array("storages", hw.disks.iter().filter_map(storage).collect());
@@ -505,6 +517,11 @@ fn battery(bat: &Battery) -> Obj {
     o.text("chemistry", text(bat.technology.as_deref()));
     o.int("capacity", bat.design_capacity_mwh);
     o.int("real_capacity", bat.full_capacity_mwh);
+    // The schema's date is a full YYYY-MM-DD; a year or month alone is left out.
+    o.text(
+        "date",
+        bat.manufacture_date.as_deref().filter(|d| d.len() == 10),
+    );
     o
 }
 

@@ -25,13 +25,14 @@
 //! | `memory_ok` | good | enough memory |
 //! | `memory_unknown` | unknown | neither SMBIOS nor `/proc/meminfo` gave a size |
 //! | `screen_missing` | attention | portable chassis and no internal panel EDID: panel or cable to check |
+//! | `firmware_legacy_uefi_capable` | attention | booted legacy (CSM) although SMBIOS says the firmware supports UEFI: switch to UEFI before installing |
 //! | `identity_weak` | attention | the machine key is weak or absent: stick an asset label |
 //!
 //! Internal disks are the [`Disk`]s that are neither removable nor on USB ([`is_internal`]).
 
 use atelier_record::{
-    Battery, Disk, GradeLevel, Grades, HardwareSection, HealthVerdict, MediaKind, Transport,
-    Verdict,
+    Battery, BootMode, Disk, GradeLevel, Grades, HardwareSection, HealthVerdict, MediaKind,
+    Transport, Verdict,
 };
 
 /// Battery wear above which the battery must be replaced, percent.
@@ -275,14 +276,24 @@ fn memory_verdicts(hw: &HardwareSection) -> Vec<Verdict> {
     };
     let mut out = Vec::new();
     if low {
-        let (slot_fr, slot_en) = if free_slots > 0 {
-            (
-                format!(" ({free_slots} emplacement(s) libre(s))"),
-                format!(" ({free_slots} free slot(s))"),
-            )
-        } else {
-            (String::new(), String::new())
+        let mut notes_fr = Vec::new();
+        let mut notes_en = Vec::new();
+        if free_slots > 0 {
+            notes_fr.push(format!("{free_slots} emplacement(s) libre(s)"));
+            notes_en.push(format!("{free_slots} free slot(s)"));
+        }
+        if let Some(max) = hw.memory.max_capacity_bytes {
+            notes_fr.push(format!("{} Gio au plus", gib(max).replace('.', ",")));
+            notes_en.push(format!("{} GiB at most", gib(max)));
+        }
+        let paren = |notes: Vec<String>| {
+            if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join(", "))
+            }
         };
+        let (slot_fr, slot_en) = (paren(notes_fr), paren(notes_en));
         out.push(verdict(
             "memory",
             "memory_low",
@@ -344,6 +355,19 @@ pub fn grade(hw: &HardwareSection) -> Grades {
             GradeLevel::Attention,
             "Portable sans écran interne détecté : dalle ou nappe à vérifier".into(),
             "Laptop with no internal panel detected: check the panel or its cable".into(),
+        ));
+    }
+    if hw.firmware.boot_mode == BootMode::Legacy && hw.firmware.uefi_capable == Some(true) {
+        verdicts.push(verdict(
+            "firmware",
+            "firmware_legacy_uefi_capable",
+            GradeLevel::Attention,
+            "Démarré en mode BIOS (Legacy/CSM) alors que le micrologiciel sait faire UEFI : \
+             passer en UEFI dans le setup avant d'installer Linux Mint"
+                .into(),
+            "Booted in BIOS (legacy/CSM) mode although the firmware supports UEFI: switch the \
+             setup to UEFI before installing Linux Mint"
+                .into(),
         ));
     }
     if hw.machine_key.weak || hw.machine_key.value.is_none() {

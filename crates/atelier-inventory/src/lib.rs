@@ -15,6 +15,7 @@ pub mod firmware;
 pub mod glpi;
 pub mod grade;
 pub mod machine;
+pub mod memory;
 pub mod network;
 pub mod pci;
 pub mod peripherals;

@@ -221,6 +221,8 @@ pub fn take_inventory(opts: &InventoryOptions) -> HardwareSection {
                     boot_mode: atelier_record::BootMode::Other,
                     secure_boot: SecureBootState::Unknown,
                     tpm: None,
+                    uefi_capable: None,
+                    virtual_machine: None,
                 },
                 Vec::new(),
             ),
@@ -285,8 +287,29 @@ pub fn take_inventory(opts: &InventoryOptions) -> HardwareSection {
             (identity, unread.memory, key)
         }
     };
+    let mut memory = memory;
+    if memory.installed_bytes.is_none()
+        && let Some(blocks) = crate::memory::read_memory_blocks(&root)
+    {
+        memory.installed_bytes = Some(blocks.total_bytes());
+        memory.installed_source = Some(format!(
+            "/{} ({} blocks of {} bytes)",
+            crate::memory::MEMORY_BLOCKS_DIR,
+            blocks.blocks,
+            blocks.block_size_bytes
+        ));
+    }
     let laptop_without_battery =
         battery::laptop_without_battery(identity.chassis_portable, &batteries);
+    let mut firmware = firmware;
+    if let Some(bios) = smbios.as_ref().and_then(|s| s.bios.as_ref()) {
+        firmware.uefi_capable = bios.uefi_supported;
+        firmware.virtual_machine = bios.virtual_machine;
+    }
+    if firmware.boot_mode == atelier_record::BootMode::Uefi {
+        // Booted by UEFI: capable, whatever the tables say.
+        firmware.uefi_capable = Some(true);
+    }
 
     let mut hw = HardwareSection {
         collected_at: Utc::now(),
@@ -466,10 +489,33 @@ fn memory_section(report: &SmbiosReport) -> Memory {
         }
         MemoryCheck::Unknown { reason } => format!("unknown: {reason}"),
     };
+    // Board limits: the sum over the system memory arrays (type 16 use 03h), known only when
+    // every such array reports the value.
+    let system_arrays: Vec<_> = m.arrays.iter().filter(|a| a.is_system_memory()).collect();
+    let any = !system_arrays.is_empty();
+    let max_capacity_bytes = system_arrays
+        .iter()
+        .map(|a| a.max_capacity_bytes)
+        .sum::<Option<u64>>()
+        .filter(|_| any);
+    let slot_count = system_arrays
+        .iter()
+        .map(|a| a.slot_count.map(u32::from))
+        .sum::<Option<u32>>()
+        .filter(|_| any);
+    let mut corrections: Vec<&str> = system_arrays
+        .iter()
+        .filter_map(|a| a.error_correction_name())
+        .collect();
+    corrections.dedup();
     Memory {
         total_bytes,
         installed_bytes: m.installed_bytes,
+        installed_source: m.installed_bytes.map(|_| "smbios type 17".to_owned()),
         slots,
+        max_capacity_bytes,
+        slot_count,
+        error_correction: (!corrections.is_empty()).then(|| corrections.join(", ")),
         check,
     }
 }
@@ -584,6 +630,8 @@ pub fn disk_health(result: &Result<SmartReport, String>) -> RecordHealth {
                 pending_sectors: None,
                 uncorrectable_sectors: None,
                 percentage_used: None,
+                percentage_used_source: None,
+                temperature_celsius: None,
                 media_errors: None,
                 critical_warning: None,
                 smartctl_version: None,
@@ -612,6 +660,8 @@ pub fn disk_health(result: &Result<SmartReport, String>) -> RecordHealth {
         pending_sectors: ata.and_then(|a| a.pending_sectors),
         uncorrectable_sectors: ata.and_then(|a| a.offline_uncorrectable),
         percentage_used: report.endurance_used_percent,
+        percentage_used_source: report.endurance_source.clone(),
+        temperature_celsius: report.temperature_c,
         media_errors: nvme.and_then(|n| n.media_errors),
         critical_warning: nvme.and_then(|n| n.critical_warning).map(|c| c.0),
         smartctl_version: report.smartctl_version.clone(),

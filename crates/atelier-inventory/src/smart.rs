@@ -171,8 +171,12 @@ pub struct SmartReport {
     /// RAID volumes answer 0).
     pub temperature_c: Option<i64>,
     /// Endurance used in percent: NVMe `percentage_used`, else smartctl's
-    /// `endurance_used.current_percent` (smartctl ≥ 7.5). May exceed 100.
+    /// `endurance_used.current_percent` (smartctl ≥ 7.5), else the ATA device statistics'
+    /// "Percentage Used Endurance Indicator" (page 07h), else a vendor wear attribute
+    /// (see [`endurance`]). May exceed 100.
     pub endurance_used_percent: Option<u64>,
+    /// Where [`SmartReport::endurance_used_percent`] came from.
+    pub endurance_source: Option<String>,
     /// ATA SMART attributes, when the JSON has an attribute table.
     pub ata: Option<AtaHealth>,
     /// NVMe SMART / Health Information log, when present.
@@ -1009,10 +1013,8 @@ fn report_from(root: &Value) -> SmartReport {
     let temperature_c = i64_at(root, &["temperature", "current"])
         .filter(|t| !(is_scsi && *t == 0))
         .or_else(|| nvme.as_ref().and_then(|n| n.temperature_c));
-    let endurance_used_percent = nvme
-        .as_ref()
-        .and_then(|n| n.percentage_used)
-        .or_else(|| u64_at(root, &["endurance_used", "current_percent"]));
+    let (endurance_used_percent, endurance_source) = endurance(root, nvme.as_ref(), ata.as_ref())
+        .map_or((None, None), |(p, src)| (Some(p), Some(src)));
 
     SmartReport {
         smartctl_version,
@@ -1037,10 +1039,68 @@ fn report_from(root: &Value) -> SmartReport {
         power_cycles,
         temperature_c,
         endurance_used_percent,
+        endurance_source,
         ata,
         nvme,
         scsi,
     }
+}
+
+/// SSD wear attributes whose *normalized* value is the life remaining in percent (100 when
+/// new), recognised only under smartctl's drive-database name for that ID, since attribute
+/// IDs are vendor-defined: 231 `SSD_Life_Left` (several SandForce/Kingston/ADATA drives),
+/// 233 `Media_Wearout_Indicator` (Intel), 177 `Wear_Leveling_Count` (Samsung),
+/// 202 `Percent_Lifetime_Remain` (Crucial/Micron).
+const WEAR_ATTRIBUTES: [(u8, &str); 4] = [
+    (231, "SSD_Life_Left"),
+    (233, "Media_Wearout_Indicator"),
+    (177, "Wear_Leveling_Count"),
+    (202, "Percent_Lifetime_Remain"),
+];
+
+/// Endurance used, in percent, with where it came from. In order of trust:
+///
+/// 1. NVMe SMART / Health log `percentage_used` (NVM Express Base §5.16.1.3);
+/// 2. smartctl's own `endurance_used.current_percent` (smartctl ≥ 7.5);
+/// 3. ATA Device Statistics page 07h "Solid State Device Statistics", offset 08h
+///    "Percentage Used Endurance Indicator" (ACS-3 §9.10.8), when its flags say valid — in
+///    smartctl's JSON under `ata_device_statistics.pages` (asked with `-l devstat`), which
+///    smartctl before 7.5 does not summarise;
+/// 4. a vendor wear attribute of [`WEAR_ATTRIBUTES`]: 100 − its normalized value, when that
+///    value is between 1 and 100.
+pub fn endurance(
+    root: &Value,
+    nvme: Option<&NvmeHealth>,
+    ata: Option<&AtaHealth>,
+) -> Option<(u64, String)> {
+    if let Some(p) = nvme.and_then(|n| n.percentage_used) {
+        return Some((p, "nvme percentage_used".into()));
+    }
+    if let Some(p) = u64_at(root, &["endurance_used", "current_percent"]) {
+        return Some((p, "smartctl endurance_used".into()));
+    }
+    let devstat = at(root, &["ata_device_statistics", "pages"])
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|page| u64_at(page, &["number"]) == Some(7))
+        .filter_map(|page| at(page, &["table"]).and_then(Value::as_array))
+        .flatten()
+        .find(|entry| u64_at(entry, &["offset"]) == Some(8))
+        .filter(|entry| bool_at(entry, &["flags", "valid"]) != Some(false))
+        .and_then(|entry| u64_at(entry, &["value"]));
+    if let Some(p) = devstat {
+        return Some((p, "ata device statistics 07h/08h".into()));
+    }
+    let attributes = &ata?.attributes;
+    WEAR_ATTRIBUTES.iter().find_map(|(id, name)| {
+        let attr = attributes.iter().find(|a| a.id == *id && a.name == *name)?;
+        let value = attr.value.filter(|v| (1..=100).contains(v))?;
+        Some((
+            100 - u64::from(value),
+            format!("ata attribute {id} {name} (normalized {value})"),
+        ))
+    })
 }
 
 fn ata_from(root: &Value) -> Option<AtaHealth> {
@@ -1249,13 +1309,20 @@ impl Smartctl {
         self
     }
 
-    /// The arguments given to the program for `device`.
+    /// The arguments given to the program for `device`. ATA and SCSI disks (anything not
+    /// named `nvme…`) also get `-l devstat`: `-a` leaves out the ATA Device Statistics, where
+    /// SATA SSDs report their wear (`-x` includes them).
     pub fn args(&self, device: &Path) -> Vec<std::ffi::OsString> {
-        vec![
-            "-j".into(),
-            if self.extended { "-x" } else { "-a" }.into(),
-            device.as_os_str().to_owned(),
-        ]
+        let nvme = device
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("nvme"));
+        let mut args: Vec<std::ffi::OsString> =
+            vec!["-j".into(), if self.extended { "-x" } else { "-a" }.into()];
+        if !self.extended && !nvme {
+            args.extend(["-l".into(), "devstat".into()]);
+        }
+        args.push(device.as_os_str().to_owned());
+        args
     }
 
     /// Queries one device, waiting at most `timeout` (then smartctl and anything it started are

@@ -309,3 +309,27 @@ fn this_machine() {
         assert!(b.wear_percent.is_none_or(|w| (0.0..=100.0).contains(&w)));
     }
 }
+
+#[test]
+fn manufacture_date_from_the_three_attributes() {
+    let (b, warnings) = battery(&[
+        ("energy_full_design", "57020000"),
+        ("energy_full", "45490000"),
+        ("manufacture_year", "2019"),
+        ("manufacture_month", "3"),
+        ("manufacture_day", "7"),
+    ]);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(b.manufacture_date.as_deref(), Some("2019-03-07"));
+    // Month without a day; a zeroed Smart Battery date (1980) is no date.
+    let (b, _) = battery(&[("manufacture_year", "2021"), ("manufacture_month", "11")]);
+    assert_eq!(b.manufacture_date.as_deref(), Some("2021-11"));
+    let (b, _) = battery(&[
+        ("manufacture_year", "1980"),
+        ("manufacture_month", "0"),
+        ("manufacture_day", "0"),
+    ]);
+    assert_eq!(b.manufacture_date, None);
+    let (b, _) = battery(&[]);
+    assert_eq!(b.manufacture_date, None);
+}

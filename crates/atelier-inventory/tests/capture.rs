@@ -284,7 +284,7 @@ fn runs_smartctl_on_each_disk_and_keeps_its_raw_output() {
     let fake = tmp.path().join("fake-smartctl");
     fs::write(
         &fake,
-        "#!/bin/sh\nprintf '{\"args\": \"%s %s %s\", \"raw\": true}\\n' \"$1\" \"$2\" \"$3\"\n",
+        "#!/bin/sh\nprintf '{\"args\": \"%s\", \"raw\": true}\\n' \"$*\"\n",
     )
     .unwrap();
     fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
@@ -310,10 +310,16 @@ fn runs_smartctl_on_each_disk_and_keeps_its_raw_output() {
             &Path::new(CAPTURED_SMART_DIR).join(format!("{}.json", entry.device))
         );
         let text = fs::read_to_string(dest.join(file)).unwrap();
+        // ATA/SCSI disks also get the device statistics (SSD wear); NVMe does not.
+        let devstat = if entry.device.starts_with("nvme") {
+            ""
+        } else {
+            "-l devstat "
+        };
         assert_eq!(
             text,
             format!(
-                "{{\"args\": \"-j -a /dev/{}\", \"raw\": true}}\n",
+                "{{\"args\": \"-j -a {devstat}/dev/{}\", \"raw\": true}}\n",
                 entry.device
             )
         );

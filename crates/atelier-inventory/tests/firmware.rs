@@ -51,6 +51,8 @@ fn legacy_bios() {
         Firmware {
             boot_mode: BootMode::Legacy,
             secure_boot: SecureBootState::NotApplicable,
+            uefi_capable: None,
+            virtual_machine: None,
             tpm: None
         }
     );

@@ -208,6 +208,8 @@ fn disk(name: &str, transport: Transport, media: MediaKind, size: u64) -> Disk {
             pending_sectors: None,
             uncorrectable_sectors: None,
             percentage_used: None,
+            percentage_used_source: None,
+            temperature_celsius: None,
             media_errors: None,
             critical_warning: None,
             smartctl_version: Some("7.4".into()),
@@ -348,7 +350,11 @@ fn laptop() -> HardwareSection {
         }),
         memory: Memory {
             total_bytes: Sourced::known(8_026_804 * 1024, "/proc/meminfo"),
+            installed_source: None,
             installed_bytes: Some(8 * GIB),
+            max_capacity_bytes: None,
+            slot_count: None,
+            error_correction: Some("Single-bit ECC".into()),
             slots: vec![
                 slot("ChannelA-DIMM0", Some(8 * GIB)),
                 slot("ChannelB-DIMM0", None),
@@ -366,6 +372,7 @@ fn laptop() -> HardwareSection {
             full_capacity_mwh: Some(17_960),
             wear_percent: Some(25.3),
             cycle_count: Some(312),
+            manufacture_date: Some("2019-03-07".into()),
             status: Some("Discharging".into()),
             capacity_basis: "energy".into(),
             source: "/sys/class/power_supply/BAT0".into(),
@@ -445,6 +452,8 @@ fn laptop() -> HardwareSection {
         firmware: Firmware {
             boot_mode: BootMode::Uefi,
             secure_boot: SecureBootState::Enabled,
+            uefi_capable: None,
+            virtual_machine: None,
             tpm: Some(Tpm {
                 version: Some("2.0".into()),
                 source: "/sys/class/tpm/tpm0".into(),
@@ -515,6 +524,10 @@ fn minimal() -> HardwareSection {
                 Some("garbled".into()),
             ),
             installed_bytes: None,
+            installed_source: None,
+            max_capacity_bytes: None,
+            slot_count: None,
+            error_correction: None,
             slots: vec![],
             check: "unknown: no SMBIOS".into(),
         },
@@ -528,6 +541,8 @@ fn minimal() -> HardwareSection {
         firmware: Firmware {
             boot_mode: BootMode::Legacy,
             secure_boot: SecureBootState::Unknown,
+            uefi_capable: None,
+            virtual_machine: None,
             tpm: None,
         },
         grades: Grades {
@@ -673,6 +688,7 @@ fn the_laptop_lands_where_glpi_looks() {
                 "manufacturer": "Samsung",
                 "serialnumber": "12345678",
                 "model": "M471A1K43CB1-CRC",
+                "memorycorrection": "Single-bit ECC",
             },
             { "numslots": 2, "caption": "ChannelB-DIMM0", "description": "SODIMM" },
         ])
@@ -713,6 +729,7 @@ fn the_laptop_lands_where_glpi_looks() {
             "chemistry": "Li-poly",
             "capacity": 24_050,
             "real_capacity": 17_960,
+            "date": "2019-03-07",
         }])
     );
 

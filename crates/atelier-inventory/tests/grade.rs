@@ -52,6 +52,8 @@ fn disk(name: &str, transport: Transport, media: MediaKind, verdict: HealthVerdi
             pending_sectors: None,
             uncorrectable_sectors: None,
             percentage_used: None,
+            percentage_used_source: None,
+            temperature_celsius: None,
             media_errors: None,
             critical_warning: None,
             smartctl_version: None,
@@ -70,6 +72,7 @@ fn battery(wear: Option<f64>) -> Battery {
         full_capacity_mwh: wear.map(|w| (50_000.0 * (1.0 - w / 100.0)) as u64),
         wear_percent: wear,
         cycle_count: None,
+        manufacture_date: None,
         status: None,
         capacity_basis: "energy".into(),
         source: "/sys/class/power_supply/BAT0".into(),
@@ -232,6 +235,17 @@ fn memory_rules() {
     assert_eq!(low.level, GradeLevel::Replace);
     assert!(low.text_en.contains("1 free slot"), "{}", low.text_en);
     assert!(low.text_fr.contains("Linux Mint"), "{}", low.text_fr);
+    // The board's maximum, when SMBIOS type 16 gives it, tells how far RAM can go.
+    let mut hw16 = hw.clone();
+    hw16.memory.max_capacity_bytes = Some(16 << 30);
+    let g = grade(&hw16);
+    let low = g.verdicts.iter().find(|v| v.code == "memory_low").unwrap();
+    assert!(
+        low.text_en.ends_with("(1 free slot(s), 16.0 GiB at most)"),
+        "{}",
+        low.text_en
+    );
+    assert!(low.text_fr.contains("16,0 Gio au plus"), "{}", low.text_fr);
 
     // Exactly 4 GiB installed is enough, even though MemTotal is below 4 GiB.
     let mut hw = base();
@@ -299,4 +313,23 @@ fn grading_is_deterministic() {
         HealthVerdict::Warning,
     ));
     assert_eq!(grade(&hw), grade(&hw));
+}
+
+#[test]
+fn legacy_boot_on_uefi_capable_firmware() {
+    let mut hw = base();
+    hw.firmware.boot_mode = atelier_record::BootMode::Legacy;
+    hw.firmware.uefi_capable = Some(true);
+    assert!(codes(&hw).contains(&(
+        "firmware_legacy_uefi_capable".to_string(),
+        GradeLevel::Attention
+    )));
+    // Legacy-only firmware, or already UEFI, or unknown: nothing to do.
+    hw.firmware.uefi_capable = Some(false);
+    assert!(!has(&hw, "firmware_legacy_uefi_capable"));
+    hw.firmware.uefi_capable = None;
+    assert!(!has(&hw, "firmware_legacy_uefi_capable"));
+    hw.firmware.boot_mode = atelier_record::BootMode::Uefi;
+    hw.firmware.uefi_capable = Some(true);
+    assert!(!has(&hw, "firmware_legacy_uefi_capable"));
 }

@@ -1180,4 +1180,89 @@ fn arguments_are_json_and_all_or_extended() {
         Smartctl::new().extended(true).args(dev),
         ["-j", "-x", "/dev/nvme0"]
     );
+    // SATA: the device statistics (SSD wear) are not part of -a.
+    let sata = Path::new("/dev/sda");
+    assert_eq!(
+        Smartctl::new().args(sata),
+        ["-j", "-a", "-l", "devstat", "/dev/sda"]
+    );
+    assert_eq!(
+        Smartctl::new().extended(true).args(sata),
+        ["-j", "-x", "/dev/sda"]
+    );
+}
+
+/// A SATA SSD document with the given device-statistics pages and attributes.
+fn sata_ssd(extra: &str) -> SmartReport {
+    let doc = format!(
+        r#"{{"json_format_version": [1, 0], "smartctl": {{"version": [7, 3], "exit_status": 0}},
+            "device": {{"name": "/dev/sda", "type": "sat", "protocol": "ATA"}},
+            "smart_status": {{"passed": true}}, {extra}}}"#
+    );
+    smart::parse(doc.as_bytes()).expect("parses")
+}
+
+#[test]
+fn sata_ssd_wear_from_device_statistics_page_7() {
+    let r = sata_ssd(
+        r#""ata_device_statistics": {"pages": [
+            {"number": 1, "name": "General Statistics", "table": [
+                {"offset": 8, "name": "Lifetime Power-On Resets", "value": 4321}]},
+            {"number": 7, "name": "Solid State Device Statistics", "table": [
+                {"offset": 8, "name": "Percentage Used Endurance Indicator", "size": 1,
+                 "value": 37, "flags": {"valid": true, "normalized": true}}]}]}"#,
+    );
+    assert_eq!(r.endurance_used_percent, Some(37));
+    assert_eq!(
+        r.endurance_source.as_deref(),
+        Some("ata device statistics 07h/08h")
+    );
+}
+
+#[test]
+fn device_statistics_entry_marked_invalid_is_ignored() {
+    let r = sata_ssd(
+        r#""ata_device_statistics": {"pages": [
+            {"number": 7, "table": [{"offset": 8, "value": 99, "flags": {"valid": false}}]}]}"#,
+    );
+    assert_eq!(r.endurance_used_percent, None);
+    assert_eq!(r.endurance_source, None);
+}
+
+#[test]
+fn vendor_wear_attribute_counts_only_under_its_drive_database_name() {
+    let attr = |id: u8, name: &str, value: u8| {
+        format!(
+            r#""ata_smart_attributes": {{"table": [{{"id": {id}, "name": "{name}", "value": {value},
+                "worst": {value}, "thresh": 0, "raw": {{"value": 0, "string": "0"}}}}]}}"#
+        )
+    };
+    let intel = sata_ssd(&attr(233, "Media_Wearout_Indicator", 88));
+    assert_eq!(intel.endurance_used_percent, Some(12));
+    assert!(
+        intel
+            .endurance_source
+            .as_deref()
+            .is_some_and(|s| s.contains("233 Media_Wearout_Indicator")),
+        "{:?}",
+        intel.endurance_source
+    );
+    let samsung = sata_ssd(&attr(177, "Wear_Leveling_Count", 95));
+    assert_eq!(samsung.endurance_used_percent, Some(5));
+    // ID 177 under another name (a different vendor's meaning): not wear.
+    let other = sata_ssd(&attr(177, "Unknown_Attribute", 95));
+    assert_eq!(other.endurance_used_percent, None);
+    // A normalized value above 100 is not a percentage.
+    let odd = sata_ssd(&attr(231, "SSD_Life_Left", 200));
+    assert_eq!(odd.endurance_used_percent, None);
+}
+
+#[test]
+fn device_statistics_win_over_vendor_attributes() {
+    let r = sata_ssd(
+        r#""ata_device_statistics": {"pages": [{"number": 7, "table": [{"offset": 8, "value": 41}]}]},
+           "ata_smart_attributes": {"table": [{"id": 233, "name": "Media_Wearout_Indicator",
+             "value": 99, "worst": 99, "thresh": 0, "raw": {"value": 0, "string": "0"}}]}"#,
+    );
+    assert_eq!(r.endurance_used_percent, Some(41));
 }

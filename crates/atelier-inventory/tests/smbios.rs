@@ -1233,6 +1233,7 @@ fn compare_tables_with_dmidecode(tables: &SmbiosTables, text: &str, label: &str)
                     match k.as_str() {
                         "Maximum Capacity" => a.max_capacity_bytes.map(shown_size),
                         "Number Of Devices" => a.slot_count.map(|c| c.to_string()),
+                        "Error Correction Type" => a.error_correction_name().map(str::to_string),
                         _ => None,
                     }
                 }
@@ -2385,4 +2386,54 @@ fn fuzz_smoke_100k_mutated_tables_never_panic() {
     assert!(with_structures > ITERATIONS / 2, "{with_structures}");
     assert!(with_problems > ITERATIONS / 2, "{with_problems}");
     assert!(total > 0);
+}
+
+#[test]
+fn qemu_bios_characteristics_say_virtual_machine_and_not_uefi() {
+    // QEMU's type 0 sets Extension Byte 2 bits 2 and 4 (TCD/SVVP, virtual machine), and bit 3
+    // only when the firmware is UEFI: the ThinkPad profile booted SeaBIOS.
+    let report = read_smbios(&fixture("qemu-thinkpad"));
+    let bios = report.bios.expect("type 0");
+    assert_eq!(bios.virtual_machine, Some(true));
+    assert_eq!(bios.uefi_supported, Some(false));
+}
+
+#[test]
+fn built_bios_extension_byte_2_and_array_error_correction() {
+    let t = |ext2: u8, characteristics: u64| {
+        let b = bios("ATL", "1.0", "01/01/2020", (1, 0))
+            .qword(0x0A, characteristics)
+            .byte(0x13, ext2);
+        let (table, _, _) = assemble(&[b]);
+        SmbiosTables::parse(&table, None).bios().expect("type 0")
+    };
+    let uefi = t(0x08, 0x0000_0000_0000_0080);
+    assert_eq!(
+        (uefi.uefi_supported, uefi.virtual_machine),
+        (Some(true), Some(false))
+    );
+    let vm = t(0x10, 0x0000_0000_0000_0080);
+    assert_eq!(
+        (vm.uefi_supported, vm.virtual_machine),
+        (Some(false), Some(true))
+    );
+    // QEMU sets §7.1.1 bit 3 ("BIOS Characteristics are not supported") yet fills the
+    // extension bytes, which dmidecode decodes anyway: so do we.
+    let qemu_like = t(0x08, 0x0000_0000_0000_0008);
+    assert_eq!(qemu_like.uefi_supported, Some(true));
+    // A 2.3 structure (13h bytes) has no Extension Byte 2.
+    let (table, _, _) = assemble(&[Built::new(0, 0x0000, 0x13).string(0x04, "OLD")]);
+    let old = SmbiosTables::parse(&table, None).bios().expect("type 0");
+    assert_eq!((old.uefi_supported, old.virtual_machine), (None, None));
+
+    for (byte, name) in [
+        (0x03, Some("None")),
+        (0x05, Some("Single-bit ECC")),
+        (0x06, Some("Multi-bit ECC")),
+        (0x02, None),
+    ] {
+        let (table, _, _) = assemble(&[memory_array(0x1000, Ok(16 << 20), 2).byte(0x06, byte)]);
+        let arrays = SmbiosTables::parse(&table, None).memory_arrays();
+        assert_eq!(arrays[0].error_correction_name(), name, "byte {byte:#x}");
+    }
 }

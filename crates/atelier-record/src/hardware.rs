@@ -229,7 +229,11 @@ impl HardwareSection {
                     Some(reason.to_owned()),
                 ),
                 installed_bytes: None,
+                installed_source: None,
                 slots: Vec::new(),
+                max_capacity_bytes: None,
+                slot_count: None,
+                error_correction: None,
                 check: format!("unknown: {reason}"),
             },
             disks: Vec::new(),
@@ -243,6 +247,8 @@ impl HardwareSection {
                 boot_mode: BootMode::Other,
                 secure_boot: SecureBootState::Unknown,
                 tpm: None,
+                uefi_capable: None,
+                virtual_machine: None,
             },
             grades: Grades {
                 overall: GradeLevel::Unknown,
@@ -305,12 +311,27 @@ pub struct Cpu {
 pub struct Memory {
     /// Memory the kernel manages (`MemTotal` of `/proc/meminfo`), in bytes.
     pub total_bytes: Sourced<u64>,
-    /// Sum of the populated SMBIOS type-17 slots, in bytes.
+    /// Installed memory, in bytes: the sum of the populated SMBIOS type-17 slots, else (no
+    /// SMBIOS memory devices) the kernel's present memory blocks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installed_bytes: Option<u64>,
+    /// Where `installed_bytes` came from: `smbios type 17` or
+    /// `/sys/devices/system/memory (N blocks of M bytes)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed_source: Option<String>,
     /// Every SMBIOS type-17 slot, empty ones included.
     #[serde(default)]
     pub slots: Vec<MemorySlot>,
+    /// What the board takes at most, in bytes (sum of the SMBIOS type-16 system memory
+    /// arrays' maximum capacity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_capacity_bytes: Option<u64>,
+    /// Number of memory slots (or soldered devices) the board has (SMBIOS type 16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot_count: Option<u32>,
+    /// Error correction of the system memory, e.g. "None", "Single-bit ECC" (SMBIOS type 16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_correction: Option<String>,
     /// Result of the cross-check of installed memory against `MemTotal`: `consistent`,
     /// `inconsistent`, or `unknown` with the reason.
     pub check: String,
@@ -404,9 +425,17 @@ pub struct DiskHealth {
     /// Offline uncorrectable sectors (ATA attribute 198).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uncorrectable_sectors: Option<u64>,
-    /// NVMe "percentage used" (can exceed 100).
+    /// Endurance used, in percent (can exceed 100): NVMe "percentage used", the ATA device
+    /// statistics' "Percentage Used Endurance Indicator", or a vendor wear attribute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percentage_used: Option<u64>,
+    /// Where `percentage_used` came from, e.g. `nvme percentage_used`,
+    /// `ata devstat 7/8`, `ata attribute 233 Media_Wearout_Indicator`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentage_used_source: Option<String>,
+    /// Current temperature, in degrees Celsius.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature_celsius: Option<i64>,
     /// NVMe media and data integrity errors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_errors: Option<u64>,
@@ -448,6 +477,10 @@ pub struct Battery {
     /// reported").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cycle_count: Option<u64>,
+    /// Manufacture date as the firmware reports it, `YYYY-MM-DD` (or `YYYY-MM` / `YYYY` when
+    /// the day or month is not reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacture_date: Option<String>,
     /// Charging status as the kernel reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -613,6 +646,13 @@ pub struct Firmware {
     pub boot_mode: BootMode,
     /// Secure Boot.
     pub secure_boot: SecureBootState,
+    /// The firmware says it supports UEFI (SMBIOS type 0, BIOS Characteristics Extension
+    /// Byte 2, bit 3). `true` with a legacy boot means the machine can be switched to UEFI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uefi_capable: Option<bool>,
+    /// The SMBIOS tables say this is a virtual machine (type 0, Extension Byte 2, bit 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_machine: Option<bool>,
     /// The TPM, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpm: Option<Tpm>,

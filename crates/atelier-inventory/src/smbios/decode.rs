@@ -45,6 +45,11 @@ pub struct BiosInfo {
     pub release_date: Field,
     /// System BIOS major.minor release (14h, 15h; 2.4+), when not 0FFh.
     pub release: Option<(u8, u8)>,
+    /// "UEFI Specification is supported": BIOS Characteristics Extension Byte 2 (13h; 2.4+),
+    /// bit 3 (§7.1.2.2). `None` when the structure is too short to hold the byte.
+    pub uefi_supported: Option<bool>,
+    /// "SMBIOS table describes a virtual machine": Extension Byte 2, bit 4 (§7.1.2.2).
+    pub virtual_machine: Option<bool>,
 }
 
 impl BiosInfo {
@@ -55,11 +60,17 @@ impl BiosInfo {
             (Some(major), Some(minor)) if major != 0xFF => Some((major, minor)),
             _ => None,
         };
+        // The extension bytes are fields of their own: bit 3 of the BIOS Characteristics qword
+        // ("not supported", which QEMU sets) does not cover them, and dmidecode decodes them
+        // regardless.
+        let ext2 = s.byte(0x13);
         BiosInfo {
             vendor: string_field(s, 0x04),
             version: string_field(s, 0x05),
             release_date: string_field(s, 0x08),
             release,
+            uefi_supported: ext2.map(|b| b & (1 << 3) != 0),
+            virtual_machine: ext2.map(|b| b & (1 << 4) != 0),
         }
     }
 }
@@ -436,6 +447,9 @@ pub struct MemoryArray {
     pub max_capacity_bytes: Option<u64>,
     /// Number of memory devices (slots or soldered chips) the array has (0Dh).
     pub slot_count: Option<u16>,
+    /// Memory Error Correction (06h, §7.17.3), raw: 03h None, 04h Parity, 05h Single-bit
+    /// ECC, 06h Multi-bit ECC, 07h CRC.
+    pub error_correction: Option<u8>,
 }
 
 impl MemoryArray {
@@ -452,6 +466,20 @@ impl MemoryArray {
             usage: s.byte(0x05),
             max_capacity_bytes,
             slot_count: s.word(0x0D),
+            error_correction: s.byte(0x06),
+        }
+    }
+
+    /// The name of the error correction (§7.17.3), `None` for "Other", "Unknown" or a value
+    /// the specification does not define.
+    pub fn error_correction_name(&self) -> Option<&'static str> {
+        match self.error_correction? {
+            0x03 => Some("None"),
+            0x04 => Some("Parity"),
+            0x05 => Some("Single-bit ECC"),
+            0x06 => Some("Multi-bit ECC"),
+            0x07 => Some("CRC"),
+            _ => None,
         }
     }
 

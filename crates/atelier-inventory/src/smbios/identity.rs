@@ -151,6 +151,8 @@ pub struct SmbiosReport {
     pub memory: MemoryInventory,
     /// SMBIOS version from the entry point.
     pub smbios_version: Option<SmbiosVersion>,
+    /// BIOS Information (type 0) from the tables, for its characteristics (UEFI support).
+    pub bios: Option<BiosInfo>,
     /// `/sys/class/dmi/id`.
     pub sysfs: SourceState,
     /// `/sys/firmware/dmi/tables/DMI`.
@@ -483,6 +485,7 @@ pub fn read_smbios(root: &Path) -> SmbiosReport {
         processors,
         memory,
         smbios_version,
+        bios: table_identity.bios.clone(),
         sysfs: sysfs_state,
         tables: tables_state,
         notes,

@@ -287,10 +287,30 @@ pub fn print_summary(lang: Lang, hw: &HardwareSection) {
             .join(" ")
         })
         .collect();
-    if slots.is_empty() {
-        out!("{:<12} {total}", l(InvLabel::Memory));
+    let mut board = Vec::new();
+    if let Some(max) = mem.max_capacity_bytes {
+        board.push(format!("{} {}", l(InvLabel::MaxMemory), bytes(lang, max)));
+    }
+    if let Some(ecc) = mem
+        .error_correction
+        .as_deref()
+        .filter(|e| e.contains("ECC"))
+    {
+        board.push(ecc.to_owned());
+    }
+    let board = if board.is_empty() {
+        String::new()
     } else {
-        out!("{:<12} {total} ({})", l(InvLabel::Memory), slots.join(", "));
+        format!(" — {}", board.join(", "))
+    };
+    if slots.is_empty() {
+        out!("{:<12} {total}{board}", l(InvLabel::Memory));
+    } else {
+        out!(
+            "{:<12} {total} ({}){board}",
+            l(InvLabel::Memory),
+            slots.join(", ")
+        );
     }
     for d in &hw.disks {
         let dev = &d.device;
@@ -300,11 +320,17 @@ pub fn print_summary(lang: Lang, hw: &HardwareSection) {
             HealthVerdict::Failing => l(InvLabel::HealthFailing).to_owned(),
             HealthVerdict::Unknown => l(InvLabel::HealthUnknown).to_owned(),
         };
-        let hours = d
+        let mut hours = d
             .health
             .power_on_hours
             .map(|h| format!(", {h} h"))
             .unwrap_or_default();
+        if let Some(used) = d.health.percentage_used {
+            hours.push_str(&format!(", {} {used} %", l(InvLabel::Wear)));
+        }
+        if let Some(t) = d.health.temperature_celsius {
+            hours.push_str(&format!(", {t} °C"));
+        }
         let boot = if d.boot_medium {
             format!(" [{}]", l(InvLabel::BootMedium))
         } else {
@@ -330,10 +356,13 @@ pub fn print_summary(lang: Lang, hw: &HardwareSection) {
             m.map(|m| decimal(lang, m as f64 / 1000.0))
                 .unwrap_or_else(|| "?".into())
         };
-        let cycles = b
+        let mut cycles = b
             .cycle_count
             .map(|c| format!(", {c} {}", l(InvLabel::Cycles)))
             .unwrap_or_default();
+        if let Some(date) = &b.manufacture_date {
+            cycles.push_str(&format!(", {} {date}", l(InvLabel::MadeOn)));
+        }
         out!(
             "{:<12} {} {} {wear} ({} / {} Wh){cycles}",
             l(InvLabel::Battery),
@@ -375,9 +404,12 @@ pub fn print_summary(lang: Lang, hw: &HardwareSection) {
     let p = &hw.peripherals;
     let yes_no = |present: bool| l(if present { InvLabel::Yes } else { InvLabel::No });
     let boot = match hw.firmware.boot_mode {
-        BootMode::Uefi => "UEFI",
-        BootMode::Legacy => "BIOS",
-        BootMode::Other => "—",
+        BootMode::Uefi => "UEFI".to_owned(),
+        BootMode::Legacy if hw.firmware.uefi_capable == Some(true) => {
+            format!("BIOS ({})", l(InvLabel::UefiPossible))
+        }
+        BootMode::Legacy => "BIOS".to_owned(),
+        BootMode::Other => "—".to_owned(),
     };
     let secure_boot = match hw.firmware.secure_boot {
         SecureBootState::Enabled => l(InvLabel::Yes),
