@@ -210,7 +210,7 @@ impl DirectDevice {
     /// device open for writing.
     pub fn zero_out(&self, offset: u64, len: u64) -> io::Result<()> {
         let sector = u64::from(self.logical_sector_size);
-        if offset % sector != 0 || len % sector != 0 {
+        if !offset.is_multiple_of(sector) || !len.is_multiple_of(sector) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(

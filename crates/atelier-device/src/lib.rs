@@ -12,12 +12,18 @@
 //!    `O_DIRECT`, checks that it is still the device that was planned, and offers positioned
 //!    reads and writes on [`AlignedBuffer`]s.
 //!
+//! 4. **What can the drive's firmware do?** [`nvme`] (admin commands through the controller)
+//!    and [`ata`] (ATA PASS-THROUGH through SG_IO) read the drive's own description
+//!    (Identify / IDENTIFY DEVICE) and send its sanitize commands.
+//!
 //! It is the only crate of the workspace with `unsafe` code: the block-device ioctls live in the
 //! private `sys` module, behind safe functions.
 
+pub mod ata;
 mod discovery;
 mod eligibility;
 mod io;
+pub mod nvme;
 mod root;
 #[allow(unsafe_code)]
 mod sys;

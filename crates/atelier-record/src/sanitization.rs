@@ -56,6 +56,77 @@ pub struct SanitizationEntry {
     /// Conditions that limit the result (e.g. a hidden area that remained); empty when none.
     #[serde(default)]
     pub exceptions: Vec<String>,
+    /// Why this method was used: chosen by the method policy, or by the operator over a
+    /// stronger one. Absent in entries written before the policy existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<MethodChoice>,
+    /// For a firmware erase (NVMe Format NVM, Sanitize, ATA SECURITY ERASE / SANITIZE): the
+    /// drive's identification hash, the exact commands sent and the before/after sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<FirmwareErase>,
+}
+
+/// Why a sanitization method was used (NIST SP 800-88 Appendix G: "method used" and the
+/// reason when it is not the strongest the media allows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MethodChoice {
+    /// Who chose: `policy` (the bench's method table) or `operator` (an explicit `--method`).
+    pub chosen_by: String,
+    /// The strongest method the policy found for this device (may equal the method used).
+    pub strongest: String,
+    /// NIST category of that strongest method.
+    pub strongest_category: NistCategory,
+    /// Why, in plain English: the capability that decided, or why Purge is not possible.
+    pub reason: String,
+}
+
+/// What a firmware erase did, for audit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FirmwareErase {
+    /// Command set: `nvme` or `ata`.
+    pub command_set: String,
+    /// SHA-256 (hex) of the raw controller / device identification page read right before the
+    /// erase (NVMe Identify Controller, 4096 bytes; ATA IDENTIFY DEVICE, 512 bytes).
+    pub identify_sha256: String,
+    /// SHA-256 (hex) of the raw NVMe Identify Namespace page, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_identify_sha256: Option<String>,
+    /// Every command sent, in order.
+    pub commands: Vec<FirmwareCommand>,
+    /// What the erase promises the sectors read afterwards: `zeros`, `ones` or `unspecified`.
+    pub expected_content: String,
+    /// Sectors hashed before the erase (pseudo-random plus the first and the last).
+    pub presampled_sectors: u64,
+    /// Of those, sectors whose content before the erase differed from `expected_content`
+    /// (the ones that prove something changed).
+    pub presampled_distinct: u64,
+    /// Of those, sectors that still held their old content after the erase (must be 0 for
+    /// the distinct ones).
+    pub presampled_unchanged: u64,
+}
+
+/// One command sent to a drive's firmware.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FirmwareCommand {
+    /// Short name, e.g. `identify`, `format-nvm`, `sanitize`.
+    pub name: String,
+    /// Opcode (NVMe admin opcode or ATA command code).
+    pub opcode: u8,
+    /// Namespace ID (NVMe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nsid: Option<u32>,
+    /// Command Dword 10 (NVMe) or FEATURES (ATA).
+    pub cdw10: u32,
+    /// Command Dword 11 (NVMe) or COUNT (ATA).
+    pub cdw11: u32,
+    /// Completion status (NVMe status field; ATA STATUS); absent when the OS call failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The OS error, when the command did not complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_error: Option<String>,
+    /// Wall time, seconds.
+    pub duration_seconds: f64,
 }
 
 /// Identity of a block device, as read from the kernel right before a destructive step.
@@ -169,6 +240,14 @@ pub struct SanitizationMethod {
 pub enum Technique {
     /// The host writes every user-addressable sector.
     Overwrite,
+    /// The drive erases all user data itself (NVMe Format NVM, Secure Erase Settings 1;
+    /// ATA SECURITY ERASE UNIT).
+    UserDataErase,
+    /// The drive erases its blocks (NVMe Sanitize / ATA SANITIZE BLOCK ERASE).
+    BlockErase,
+    /// The drive replaces its media encryption key (NVMe Format SES 2 or Sanitize Crypto
+    /// Erase; ATA CRYPTO SCRAMBLE).
+    CryptographicErase,
 }
 
 /// What one overwrite pass writes.

@@ -42,6 +42,12 @@ pub struct WipeParams {
     pub request_size: u32,
     /// Seed of the sample positions of a sampled verification.
     pub sample_seed: u64,
+    /// For a firmware erase: which one (the passes then hold the content it promises).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<crate::firmware::FirmwareParams>,
+    /// Why this method (the policy's decision), copied into the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<atelier_record::MethodChoice>,
 }
 
 impl WipeParams {
@@ -69,6 +75,8 @@ impl WipeParams {
             verification,
             request_size,
             sample_seed: u64::from_le_bytes(seed),
+            firmware: None,
+            choice: None,
         })
     }
 
@@ -79,20 +87,39 @@ impl WipeParams {
     /// The record entry of this job before anything is written: outcome `INTERRUPTED` until
     /// it finishes, so a job killed at any point never reads as passed.
     pub fn initial_entry(&self, tool: ToolInfo) -> SanitizationEntry {
+        let (category, method) = match &self.firmware {
+            Some(fw) => (
+                crate::policy::category(
+                    fw.method,
+                    crate::policy::MediaClass::from_identity(&self.device),
+                ),
+                SanitizationMethod {
+                    name: fw.method.name().to_string(),
+                    technique: fw.method.technique(),
+                    passes: Vec::new(),
+                    random_generator: None,
+                    request_size_bytes: self.request_size,
+                },
+            ),
+            None => (
+                NistCategory::Clear,
+                SanitizationMethod {
+                    name: self.method.name().to_string(),
+                    technique: Technique::Overwrite,
+                    passes: self.passes.clone(),
+                    random_generator: self
+                        .passes
+                        .contains(&PassPattern::Random)
+                        .then(|| self.cipher.name().to_string()),
+                    request_size_bytes: self.request_size,
+                },
+            ),
+        };
         SanitizationEntry {
             id: self.job_id,
             device: self.device.clone(),
-            category: NistCategory::Clear,
-            method: SanitizationMethod {
-                name: self.method.name().to_string(),
-                technique: Technique::Overwrite,
-                passes: self.passes.clone(),
-                random_generator: self
-                    .passes
-                    .contains(&PassPattern::Random)
-                    .then(|| self.cipher.name().to_string()),
-                request_size_bytes: self.request_size,
-            },
+            category,
+            method,
             verification: Verification::not_run(self.verification),
             started_at: Utc::now(),
             ended_at: None,
@@ -111,6 +138,8 @@ impl WipeParams {
             }),
             interruptions: Vec::new(),
             exceptions: Vec::new(),
+            choice: self.choice.clone(),
+            firmware: None,
         }
     }
 }
@@ -154,6 +183,11 @@ pub enum Phase {
         count: u32,
         /// What the pass writes.
         pattern: PassPattern,
+    },
+    /// The drive erases itself (a firmware command is running).
+    Firmware {
+        /// The method.
+        method: crate::policy::PolicyMethod,
     },
     /// Reading back.
     Verify {

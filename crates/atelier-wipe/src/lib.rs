@@ -14,12 +14,18 @@
 //!   resumes) a job, and the record entry it produces. `PASSED` is written only when every
 //!   pass completed without error and the read-back found nothing amiss.
 //!
-//! Firmware sanitization (Purge) is not part of this crate yet.
+//! - [`policy`]: per media type and drive capability, the strongest method and its NIST label
+//!   (Clear or Purge); the operator may pick a weaker one only explicitly.
+//! - [`firmware`]: the drive's own erase — capabilities probe (NVMe Identify, ATA IDENTIFY,
+//!   READ NATIVE MAX), NVMe Format NVM with before/after sampling. ATA SECURITY ERASE and
+//!   SANITIZE, NVMe Sanitize, SCSI SANITIZE are in the policy table but not executed yet.
 
 pub mod engine;
+pub mod firmware;
 pub mod job;
 pub mod method;
 pub mod pattern;
+pub mod policy;
 pub mod sampling;
 
 pub use engine::{BlockIo, EngineConfig};

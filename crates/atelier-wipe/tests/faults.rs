@@ -160,6 +160,8 @@ fn params(size: u64, method: Method, verify: VerificationMode) -> WipeParams {
         verification: verify,
         request_size: 64 * 1024,
         sample_seed: 42,
+        firmware: None,
+        choice: None,
     }
 }
 

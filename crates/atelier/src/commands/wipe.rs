@@ -16,6 +16,8 @@ use atelier_record::{
     VerificationMode,
 };
 use atelier_store::{Job, JobState, ProcessOwner, Store};
+use atelier_wipe::firmware::{self, FirmwareParams, Probe};
+use atelier_wipe::policy::{self, Decision, PolicyMethod, Requested};
 use atelier_wipe::{
     EngineConfig, JobProgress, Method, Phase, PrepareError, WipeObserver, WipeParams,
     apply_checkpoint, apply_session_end, find_planned, open_planned, run_session,
@@ -48,11 +50,11 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
     if args.resume {
         return resume(ctx, args);
     }
-    let method = match (&args.method, &args.pattern) {
-        (Some(name), _) | (None, Some(name)) => match Method::from_name(name) {
+    let requested = match (&args.method, &args.pattern) {
+        (Some(name), _) | (None, Some(name)) => match Requested::from_name(name) {
             Some(m) => m,
             None => {
-                let names: Vec<_> = Method::ALL.iter().map(|m| m.name()).collect();
+                let names = Requested::names();
                 output::error(
                     lang,
                     &Msg::UnknownMethod {
@@ -63,7 +65,7 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
                 return exit::USAGE;
             }
         },
-        (None, None) => Method::OverwriteRandom,
+        (None, None) => Requested::Auto,
     };
     if !(1..=64).contains(&args.request_mib) {
         output::error(lang, &Msg::RequestSizeRange);
@@ -93,6 +95,27 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
         return exit::REFUSED;
     }
 
+    // The method policy: ask each drive what it can do, pick the strongest method (or check
+    // the operator's choice against what the drive advertises).
+    let mut decisions: Vec<(Decision, Probe)> = Vec::new();
+    for s in &targets {
+        let probe = firmware::probe(&ctx.root, &s.device);
+        match policy::decide(&probe.capabilities, requested) {
+            Ok(d) => decisions.push((d, probe)),
+            Err(e) => {
+                refuse(
+                    lang,
+                    args.json,
+                    &Msg::MethodRefused {
+                        device: &s.device.name,
+                        cause: e.to_string(),
+                    },
+                );
+                return exit::REFUSED;
+            }
+        }
+    }
+
     // Checks that need a real machine come before the plan: no alarming plan for a command
     // that cannot run.
     let store = if args.plan_only {
@@ -119,7 +142,7 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
         Some(store)
     };
 
-    show_plan(ctx, args.json, &targets, method, verification);
+    show_plan(ctx, args.json, &targets, &decisions, verification);
     let Some(store) = store else {
         if !args.json {
             output::say(lang, &Msg::PlanOnly);
@@ -150,10 +173,27 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
     // Journal every job, with its keys, before the first write.
     let mut runs = Vec::new();
     let mut records: Vec<(Option<String>, AssetRecord)> = Vec::new();
-    for s in &targets {
-        let params = match WipeParams::new(&s.device, method, verification, args.request_mib << 20)
-        {
-            Ok(p) => p,
+    for (s, (decision, _)) in targets.iter().zip(&decisions) {
+        let params = match WipeParams::new(
+            &s.device,
+            decision.overwrite,
+            verification,
+            args.request_mib << 20,
+        ) {
+            Ok(mut p) => {
+                p.choice = Some(atelier_record::MethodChoice {
+                    chosen_by: decision.chosen_by.to_string(),
+                    strongest: decision.strongest.method.name().to_string(),
+                    strongest_category: decision.strongest.category,
+                    reason: decision.reason.clone(),
+                });
+                if decision.method.is_firmware() {
+                    p.firmware = Some(FirmwareParams {
+                        method: decision.method,
+                    });
+                }
+                p
+            }
             Err(e) => {
                 output::error(
                     lang,
@@ -262,22 +302,53 @@ fn select<'a>(ctx: &Context, args: &WipeArgs, surveys: &'a [Survey]) -> Option<V
     select_named(ctx, &args.devices, args.json, surveys)
 }
 
+/// The name a decision runs under (`overwrite-random`, `nvme-format`…).
+fn decision_name(d: &Decision) -> &'static str {
+    if d.method == PolicyMethod::Overwrite {
+        d.overwrite.name()
+    } else {
+        d.method.name()
+    }
+}
+
 fn show_plan(
     ctx: &Context,
     json: bool,
     targets: &[&Survey],
-    method: Method,
+    decisions: &[(Decision, Probe)],
     verify: VerificationMode,
 ) {
     let lang = ctx.lang;
+    let overwrites: Vec<Method> = decisions
+        .iter()
+        .filter(|(d, _)| d.method == PolicyMethod::Overwrite)
+        .map(|(d, _)| d.overwrite)
+        .collect();
     if json {
+        let all_clear = decisions
+            .iter()
+            .all(|(d, _)| d.category == atelier_record::NistCategory::Clear);
         output::json_line(&json!({
             "event": "plan",
-            "method": method.name(),
-            "passes": method.passes(),
+            "method": overwrites.first().map_or("firmware", |m| m.name()),
+            "passes": overwrites.first().map(|m| m.passes()).unwrap_or_default(),
             "verification": verify,
-            "category": "clear",
+            "category": if all_clear { "clear" } else { "mixed" },
             "devices": targets.iter().map(|s| s.device.identity()).collect::<Vec<_>>(),
+            "methods": targets.iter().zip(decisions).map(|(s, (d, p))| json!({
+                "device": s.device.name,
+                "serial": s.device.serial,
+                "method": decision_name(d),
+                "category": d.category,
+                "chosen_by": d.chosen_by,
+                "reason": d.reason,
+                "strongest": d.strongest.method.name(),
+                "capabilities": p.capabilities,
+                "hidden_area": p.hidden_area.as_ref().map(|h| match h {
+                    Ok(a) => json!({"native_sectors": a.native_sectors, "user_sectors": a.user_sectors, "hidden_sectors": a.hidden_sectors()}),
+                    Err(e) => json!({"error": e}),
+                }),
+            })).collect::<Vec<_>>(),
         }));
         return;
     }
@@ -287,27 +358,59 @@ fn show_plan(
             count: targets.len(),
         },
     );
-    for s in targets {
+    for (s, (d, probe)) in targets.iter().zip(decisions) {
         eprintln!("  {}", device_line(lang, &s.device));
+        eprintln!(
+            "    {}",
+            Msg::PlanDeviceMethod {
+                device: &s.device.name,
+                method: decision_name(d),
+                purge: d.category == atelier_record::NistCategory::Purge,
+                reason: &d.reason,
+            }
+            .text(lang)
+        );
+        match &probe.hidden_area {
+            Some(Ok(a)) => eprintln!(
+                "    {}",
+                Msg::PlanHiddenArea {
+                    device: &s.device.name,
+                    hidden: a.hidden_sectors(),
+                    native: a.native_sectors,
+                }
+                .text(lang)
+            ),
+            Some(Err(cause)) => eprintln!(
+                "    {}",
+                Msg::PlanHiddenAreaUnknown {
+                    device: &s.device.name,
+                    cause,
+                }
+                .text(lang)
+            ),
+            None => {}
+        }
     }
-    let passes: Vec<String> = method
-        .passes()
-        .into_iter()
-        .map(|p| Msg::Pattern(p).text(lang))
-        .collect();
-    output::say(
-        lang,
-        &Msg::PlanMethod {
-            method: method.name(),
-            passes: passes.join(", "),
-            verify,
-        },
-    );
-    output::say(lang, &Msg::PlanClear);
-    if targets
-        .iter()
-        .any(|s| matches!(s.device.media(), MediaKind::Flash | MediaKind::Unknown))
-    {
+    if let Some(method) = overwrites.first() {
+        let passes: Vec<String> = method
+            .passes()
+            .into_iter()
+            .map(|p| Msg::Pattern(p).text(lang))
+            .collect();
+        output::say(
+            lang,
+            &Msg::PlanMethod {
+                method: method.name(),
+                passes: passes.join(", "),
+                verify,
+            },
+        );
+        output::say(lang, &Msg::PlanClear);
+    }
+    if targets.iter().zip(decisions).any(|(s, (d, _))| {
+        d.method == PolicyMethod::Overwrite
+            && matches!(s.device.media(), MediaKind::Flash | MediaKind::Unknown)
+    }) {
         output::say(lang, &Msg::FlashNote);
     }
     output::say(lang, &Msg::PlanWarning);
@@ -758,15 +861,47 @@ fn run_one(
         request_size: run.params.request_size as usize,
         ..cfg.clone()
     };
-    let end = run_session(
-        &direct,
-        &run.params,
-        run.from.clone(),
-        run.full_verify,
-        &cfg,
-        &observer,
-        cancel,
-    );
+    let mut firmware_section = None;
+    let end = if run.params.firmware.is_some() {
+        // A firmware erase starts over on resume: the drive erases again, then verifies.
+        let mut ctrl =
+            match atelier_device::nvme::NvmeController::open_for_namespace(&ctx.root, &device.name)
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    return not_started(
+                        ctx.lang,
+                        store,
+                        run,
+                        &PrepareError::Gone {
+                            name: format!("{}: {e}", device.name),
+                        },
+                    );
+                }
+            };
+        let nsid = ctrl.path().nsid;
+        let (end, section) = firmware::run_format_session(
+            &direct,
+            &mut ctrl,
+            nsid,
+            &run.params,
+            &cfg,
+            &observer,
+            cancel,
+        );
+        firmware_section = Some(section);
+        end
+    } else {
+        run_session(
+            &direct,
+            &run.params,
+            run.from.clone(),
+            run.full_verify,
+            &cfg,
+            &observer,
+            cancel,
+        )
+    };
     let state = if end.outcome == Outcome::Interrupted {
         JobState::Running
     } else {
@@ -777,6 +912,9 @@ fn run_one(
     match store.advance_job(id, state, &progress, |r| {
         if let Some(entry) = r.sanitization_entry_mut(id) {
             apply_session_end(entry, &end, seconds);
+            if firmware_section.is_some() {
+                entry.firmware.clone_from(&firmware_section);
+            }
         }
     }) {
         Ok(record) => RunResult::Ran(record),
@@ -870,6 +1008,13 @@ impl WipeObserver for JobObserver<'_> {
                 }
                 .text(self.lang),
                 json!({"phase": "write", "pass_index": index, "passes": count, "pattern": pattern}),
+            ),
+            Phase::Firmware { method } => (
+                Msg::PhaseFirmware {
+                    method: method.name(),
+                }
+                .text(self.lang),
+                json!({"phase": "firmware", "method": method.name()}),
             ),
             Phase::Verify { mode } => (
                 Msg::PhaseVerify(mode).text(self.lang),

@@ -1,0 +1,820 @@
+//! ATA commands through SCSI: ATA PASS-THROUGH(16) sent with `SG_IO`.
+//!
+//! Follows:
+//! - **SAT-4** (SCSI / ATA Translation – 4, T10 BSR INCITS 491): §12.2.2.3 the ATA
+//!   PASS-THROUGH (16) CDB (Table 167: PROTOCOL, EXTEND, CK_COND, T_DIR, BYTE_BLOCK,
+//!   T_LENGTH, FEATURES, COUNT, LBA, DEVICE, COMMAND), §12.2.2.2 PROTOCOL values (Table 165),
+//!   §12.2.7 the ATA Status Return sense data descriptor (code 09h, Table 180) and §12.2.6 the
+//!   fixed-format sense data of a pass-through (INFORMATION / COMMAND-SPECIFIC fields);
+//! - **ACS-3** (ATA/ATAPI Command Set – 3, INCITS 522-2014): §7.12 IDENTIFY DEVICE (ECh) and
+//!   its data (Table 45, §7.12.7: words 10–19 serial, 23–26 firmware, 27–46 model, 59 sanitize,
+//!   60–61 and 100–103 capacity, 69 additional supported, 82–87 command sets, 89/90 erase times,
+//!   128 security status, 169 DATA SET MANAGEMENT, 217 rotation rate, 255 integrity word);
+//!   §7.26 READ NATIVE MAX ADDRESS EXT (27h, HPA feature set, §4.11);
+//! - **SPC-4** §4.5 sense data (response codes 70h/71h fixed, 72h/73h descriptor; sense keys).
+//!
+//! Builders are pure functions. The [`AtaPassThrough`] trait is the transport: a real
+//! [`SgDevice`] in the bench, a scripted drive in tests.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::sys;
+
+/// ATA command IDENTIFY DEVICE.
+pub const ATA_IDENTIFY_DEVICE: u8 = 0xEC;
+/// ATA command READ NATIVE MAX ADDRESS EXT.
+pub const ATA_READ_NATIVE_MAX_EXT: u8 = 0x27;
+/// ATA command SANITIZE DEVICE (feature field selects the operation).
+pub const ATA_SANITIZE: u8 = 0xB4;
+/// SCSI operation code of ATA PASS-THROUGH (16).
+pub const ATA_PASS_THROUGH_16: u8 = 0x85;
+
+/// The PROTOCOL field of an ATA PASS-THROUGH CDB (SAT-4 Table 165), for the ones used here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// 3: Non-data.
+    NonData,
+    /// 4: PIO Data-In.
+    PioDataIn,
+    /// 5: PIO Data-Out.
+    PioDataOut,
+}
+
+impl Protocol {
+    fn code(self) -> u8 {
+        match self {
+            Self::NonData => 3,
+            Self::PioDataIn => 4,
+            Self::PioDataOut => 5,
+        }
+    }
+}
+
+/// The ATA registers of a command (48-bit form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Taskfile {
+    /// FEATURES (15:0).
+    pub features: u16,
+    /// COUNT (15:0).
+    pub count: u16,
+    /// LBA (47:0).
+    pub lba: u64,
+    /// DEVICE.
+    pub device: u8,
+    /// COMMAND.
+    pub command: u8,
+}
+
+/// Builds an ATA PASS-THROUGH (16) CDB (SAT-4 §12.2.2.3, Table 167).
+///
+/// Byte 1: PROTOCOL (bits 4:1), EXTEND (bit 0). Byte 2: CK_COND (bit 5, return the registers
+/// in sense data), T_DIR (bit 3, 1 = from the device), BYTE_BLOCK (bit 2, 1 = blocks),
+/// T_LENGTH (bits 1:0, 2 = the length is in COUNT). Bytes 3–12: FEATURES, COUNT and LBA, high
+/// byte first per pair, LBA in the order (31:24) (7:0) (39:32) (15:8) (47:40) (23:16).
+/// Bytes 13–15: DEVICE, COMMAND, CONTROL.
+pub fn pass_through_16(tf: &Taskfile, protocol: Protocol, extend: bool, ck_cond: bool) -> [u8; 16] {
+    let mut cdb = [0u8; 16];
+    cdb[0] = ATA_PASS_THROUGH_16;
+    cdb[1] = (protocol.code() << 1) | u8::from(extend);
+    let (t_dir, t_length, byte_block) = match protocol {
+        Protocol::NonData => (0, 0, 0),
+        Protocol::PioDataIn => (1, 2, 1),
+        Protocol::PioDataOut => (0, 2, 1),
+    };
+    cdb[2] = (u8::from(ck_cond) << 5) | (t_dir << 3) | (byte_block << 2) | t_length;
+    let [f_hi, f_lo] = tf.features.to_be_bytes();
+    let [c_hi, c_lo] = tf.count.to_be_bytes();
+    let l = tf.lba.to_le_bytes();
+    cdb[3] = f_hi;
+    cdb[4] = f_lo;
+    cdb[5] = c_hi;
+    cdb[6] = c_lo;
+    cdb[7] = l[3];
+    cdb[8] = l[0];
+    cdb[9] = l[4];
+    cdb[10] = l[1];
+    cdb[11] = l[5];
+    cdb[12] = l[2];
+    cdb[13] = tf.device;
+    cdb[14] = tf.command;
+    cdb
+}
+
+/// IDENTIFY DEVICE (ACS-3 §7.12): PIO Data-In of one 512-byte block, 28-bit form.
+pub fn identify_device_cdb() -> [u8; 16] {
+    pass_through_16(
+        &Taskfile {
+            count: 1,
+            command: ATA_IDENTIFY_DEVICE,
+            ..Taskfile::default()
+        },
+        Protocol::PioDataIn,
+        false,
+        false,
+    )
+}
+
+/// READ NATIVE MAX ADDRESS EXT (ACS-3 §7.26): non-data, 48-bit, DEVICE bit 6 (LBA) set; the
+/// answer is in the LBA registers, so CK_COND asks for them in the sense data.
+pub fn read_native_max_ext_cdb() -> [u8; 16] {
+    pass_through_16(
+        &Taskfile {
+            device: 0x40,
+            command: ATA_READ_NATIVE_MAX_EXT,
+            ..Taskfile::default()
+        },
+        Protocol::NonData,
+        true,
+        true,
+    )
+}
+
+/// The SANITIZE DEVICE operations (ACS-3 §7.36, Table 81: FEATURE values) with the LBA
+/// signature each requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SanitizeOp {
+    /// 0000h SANITIZE STATUS EXT.
+    Status,
+    /// 0011h CRYPTO SCRAMBLE EXT, LBA 4372_7970h ("Cryp").
+    CryptoScramble,
+    /// 0012h BLOCK ERASE EXT, LBA 0000_426B_4572h ("BkEr").
+    BlockErase,
+    /// 0014h OVERWRITE EXT, LBA 4F57_0000_0000h + the 32-bit pattern ("OW").
+    Overwrite {
+        /// The pattern written.
+        pattern: u32,
+        /// Passes (1–16; 0 means 16).
+        passes: u8,
+    },
+}
+
+/// A SANITIZE DEVICE command (non-data, 48-bit).
+pub fn sanitize_cdb(op: SanitizeOp) -> [u8; 16] {
+    let (features, lba, count) = match op {
+        SanitizeOp::Status => (0x0000, 0, 0),
+        SanitizeOp::CryptoScramble => (0x0011, 0x4372_7970, 0),
+        SanitizeOp::BlockErase => (0x0012, 0x0000_426B_4572, 0),
+        SanitizeOp::Overwrite { pattern, passes } => (
+            0x0014,
+            0x4F57_0000_0000 | u64::from(pattern),
+            u16::from(passes & 0xF),
+        ),
+    };
+    pass_through_16(
+        &Taskfile {
+            features,
+            count,
+            lba,
+            device: 0x40,
+            command: ATA_SANITIZE,
+        },
+        Protocol::NonData,
+        true,
+        true,
+    )
+}
+
+/// Data phase of a pass-through command.
+pub enum AtaData<'a> {
+    /// No data.
+    None,
+    /// The drive sends data into the buffer.
+    In(&'a mut [u8]),
+    /// The drive receives the buffer.
+    Out(&'a [u8]),
+}
+
+/// What the SCSI layer returned for one command.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScsiReply {
+    /// SCSI status (0 GOOD, 2 CHECK CONDITION…).
+    pub status: u8,
+    /// Host (adapter) status: non-zero when the command did not reach the device.
+    pub host_status: u16,
+    /// Driver status (08h = sense data available, which is normal with CK_COND).
+    pub driver_status: u16,
+    /// Sense data.
+    pub sense: Vec<u8>,
+    /// Bytes not transferred.
+    pub resid: i32,
+}
+
+/// Something that executes SCSI CDBs: a real disk through SG_IO, or a scripted drive.
+pub trait AtaPassThrough {
+    /// Sends `cdb` with its data phase.
+    fn pass_through(
+        &mut self,
+        cdb: &[u8; 16],
+        data: AtaData<'_>,
+        timeout: Duration,
+    ) -> io::Result<ScsiReply>;
+}
+
+/// The ATA registers returned by a command (SAT-4 §12.2.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AtaRegisters {
+    /// ERROR.
+    pub error: u8,
+    /// STATUS (bit 0 ERR, bit 3 DRQ, bit 5 DF, bit 6 DRDY, bit 7 BSY).
+    pub status: u8,
+    /// COUNT.
+    pub count: u16,
+    /// LBA.
+    pub lba: u64,
+    /// DEVICE.
+    pub device: u8,
+    /// True when LBA holds all 48 bits (descriptor sense, EXTEND set); false when only 24
+    /// bits came back (fixed-format sense).
+    pub lba_complete: bool,
+}
+
+/// Why an ATA command failed, decoded from SG_IO's status and the sense data.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AtaError {
+    /// The command never reached the drive (adapter or driver error).
+    #[error(
+        "the command did not reach the drive (host status {host:#x}, driver status {driver:#x})"
+    )]
+    Transport {
+        /// Host status.
+        host: u16,
+        /// Driver status.
+        driver: u16,
+    },
+    /// The SCSI layer in between does not translate ATA PASS-THROUGH (typical of USB bridges).
+    #[error(
+        "the disk's controller or USB bridge does not pass ATA commands through (sense key {key:#x}, ASC/ASCQ {asc:#04x}/{ascq:#04x}); firmware erase is not possible through it"
+    )]
+    PassThroughUnsupported {
+        /// Sense key.
+        key: u8,
+        /// Additional sense code.
+        asc: u8,
+        /// Qualifier.
+        ascq: u8,
+    },
+    /// The drive aborted the command (ERROR.ABRT): it does not support it, or not now.
+    #[error("the drive aborted the command (ATA status {status:#04x}, error {error:#04x})")]
+    Aborted {
+        /// ATA status.
+        status: u8,
+        /// ATA error.
+        error: u8,
+    },
+    /// Any other error the sense data reports.
+    #[error("the drive reported an error (sense key {key:#x}, ASC/ASCQ {asc:#04x}/{ascq:#04x})")]
+    Sense {
+        /// Sense key.
+        key: u8,
+        /// Additional sense code.
+        asc: u8,
+        /// Qualifier.
+        ascq: u8,
+    },
+    /// A data page is not a valid answer.
+    #[error("{0}")]
+    BadData(String),
+    /// The OS refused the request.
+    #[error("{0}")]
+    Os(String),
+}
+
+/// Sense key, ASC and ASCQ of sense data in either format (SPC-4 §4.5).
+pub fn sense_code(sense: &[u8]) -> Option<(u8, u8, u8)> {
+    match sense.first().map(|b| b & 0x7F)? {
+        0x72 | 0x73 if sense.len() >= 4 => Some((sense[1] & 0xF, sense[2], sense[3])),
+        0x70 | 0x71 if sense.len() >= 14 => Some((sense[2] & 0xF, sense[12], sense[13])),
+        _ => None,
+    }
+}
+
+/// The ATA registers carried by sense data: the ATA Status Return descriptor (09h) of
+/// descriptor-format sense, or the INFORMATION / COMMAND-SPECIFIC fields of fixed format.
+pub fn ata_registers(sense: &[u8]) -> Option<AtaRegisters> {
+    match sense.first().map(|b| b & 0x7F)? {
+        0x72 | 0x73 if sense.len() >= 8 => {
+            let end = (8 + usize::from(sense[7])).min(sense.len());
+            let mut at = 8;
+            while at + 2 <= end {
+                let (code, len) = (sense[at], usize::from(sense[at + 1]));
+                if code == 0x09 && len >= 12 && at + 14 <= sense.len() {
+                    let d = &sense[at..at + 14];
+                    let extend = d[2] & 1 != 0;
+                    let lba = u64::from(d[7])
+                        | (u64::from(d[9]) << 8)
+                        | (u64::from(d[11]) << 16)
+                        | if extend {
+                            (u64::from(d[6]) << 24)
+                                | (u64::from(d[8]) << 32)
+                                | (u64::from(d[10]) << 40)
+                        } else {
+                            0
+                        };
+                    return Some(AtaRegisters {
+                        error: d[3],
+                        count: if extend {
+                            u16::from_be_bytes([d[4], d[5]])
+                        } else {
+                            u16::from(d[5])
+                        },
+                        lba,
+                        device: d[12],
+                        status: d[13],
+                        lba_complete: extend,
+                    });
+                }
+                at += 2 + len;
+            }
+            None
+        }
+        0x70 | 0x71 if sense.len() >= 12 => {
+            let upper_nonzero = sense[8] & 0x20 != 0;
+            Some(AtaRegisters {
+                error: sense[3],
+                status: sense[4],
+                device: sense[5],
+                count: u16::from(sense[6]),
+                lba: u64::from(sense[9])
+                    | (u64::from(sense[10]) << 8)
+                    | (u64::from(sense[11]) << 16),
+                lba_complete: !upper_nonzero,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Turns an SG_IO reply into the ATA registers (when the command asked for them) or an
+/// [`AtaError`] naming the cause.
+pub fn decode_reply(reply: &ScsiReply) -> Result<Option<AtaRegisters>, AtaError> {
+    // Driver status 08h (DRIVER_SENSE) only says sense data is there.
+    if reply.host_status != 0 || (reply.driver_status & !0x08) != 0 {
+        return Err(AtaError::Transport {
+            host: reply.host_status,
+            driver: reply.driver_status,
+        });
+    }
+    let regs = ata_registers(&reply.sense);
+    if let Some(r) = regs
+        && r.status & 0x01 != 0
+    {
+        // ERR set: ABRT (bit 2) is the usual "not supported / not now".
+        return Err(AtaError::Aborted {
+            status: r.status,
+            error: r.error,
+        });
+    }
+    match sense_code(&reply.sense) {
+        None | Some((0, _, _)) => Ok(regs),
+        // RECOVERED ERROR / ATA PASS-THROUGH INFORMATION AVAILABLE: the registers CK_COND asked for.
+        Some((0x1, 0x00, 0x1D)) => Ok(regs),
+        // ILLEGAL REQUEST: INVALID COMMAND OPERATION CODE or INVALID FIELD IN CDB — the SCSI
+        // layer (often a USB bridge) does not translate the pass-through.
+        Some((0x5, asc @ (0x20 | 0x24), ascq)) => Err(AtaError::PassThroughUnsupported {
+            key: 0x5,
+            asc,
+            ascq,
+        }),
+        Some((0xB, _, _)) if regs.is_some() => {
+            let r = regs.unwrap_or_default();
+            Err(AtaError::Aborted {
+                status: r.status,
+                error: r.error,
+            })
+        }
+        Some((key, asc, ascq)) => Err(AtaError::Sense { key, asc, ascq }),
+    }
+}
+
+fn word(page: &[u8], w: usize) -> u16 {
+    u16::from_le_bytes([page[2 * w], page[2 * w + 1]])
+}
+
+/// ATA strings: two characters a word, the first in the high byte.
+fn ata_string(page: &[u8], first: usize, last: usize) -> String {
+    let mut bytes = Vec::with_capacity(2 * (last - first + 1));
+    for w in first..=last {
+        let [hi, lo] = word(page, w).to_be_bytes();
+        bytes.extend([hi, lo]);
+    }
+    String::from_utf8_lossy(&bytes)
+        .trim_matches(|c: char| c == ' ' || c == '\0')
+        .to_string()
+}
+
+/// Security erase time from word 89 or 90 (ACS-3 §7.12.7.41/42): bit 15 = extended format
+/// (bits 14:0), else bits 7:0; units of 2 minutes; 0 = not reported; the maximum value means
+/// "longer than" that many minutes.
+fn erase_minutes(w: u16) -> Option<u32> {
+    let v = if w & 0x8000 != 0 {
+        u32::from(w & 0x7FFF)
+    } else {
+        u32::from(w & 0xFF)
+    };
+    (v != 0).then_some(v * 2)
+}
+
+/// The Security feature set status (word 128, ACS-3 §7.12.7.71).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct SecurityStatus {
+    /// Bit 0: supported.
+    pub supported: bool,
+    /// Bit 1: enabled (a user password is set).
+    pub enabled: bool,
+    /// Bit 2: locked.
+    pub locked: bool,
+    /// Bit 3: frozen (SECURITY FREEZE LOCK issued, usually by the BIOS).
+    pub frozen: bool,
+    /// Bit 4: the password attempt counter expired.
+    pub count_expired: bool,
+    /// Bit 5: enhanced security erase supported.
+    pub enhanced_erase: bool,
+    /// Minutes for a normal SECURITY ERASE UNIT (word 89).
+    pub erase_minutes: Option<u32>,
+    /// Minutes for an enhanced one (word 90).
+    pub enhanced_erase_minutes: Option<u32>,
+}
+
+/// The SANITIZE feature set (word 59, ACS-3 §7.12.7.25).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct SanitizeSupport {
+    /// Bit 12: the feature set is supported.
+    pub supported: bool,
+    /// Bit 13: CRYPTO SCRAMBLE EXT.
+    pub crypto_scramble: bool,
+    /// Bit 14: OVERWRITE EXT.
+    pub overwrite: bool,
+    /// Bit 15: BLOCK ERASE EXT.
+    pub block_erase: bool,
+}
+
+/// Rotation (word 217).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rotation {
+    /// 0000h: not reported.
+    NotReported,
+    /// 0001h: non-rotating (solid state).
+    SolidState,
+    /// 0401h–FFFEh: nominal rpm.
+    Rpm(u16),
+}
+
+/// The parts of IDENTIFY DEVICE data that sanitization needs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AtaIdentify {
+    /// Serial number (words 10–19).
+    pub serial: String,
+    /// Firmware revision (words 23–26).
+    pub firmware: String,
+    /// Model number (words 27–46).
+    pub model: String,
+    /// User-addressable sectors: words 230–233 when word 69 bit 3 says so, else 100–103 when
+    /// 48-bit addressing is supported (word 83 bit 10), else 60–61.
+    pub user_sectors: u64,
+    /// 48-bit addressing supported (word 83 bit 10).
+    pub lba48: bool,
+    /// Sanitize feature set (word 59).
+    pub sanitize: SanitizeSupport,
+    /// Security feature set (words 82 bit 1, 85 bit 1, 89, 90, 128).
+    pub security: SecurityStatus,
+    /// HPA feature set supported (word 82 bit 10).
+    pub hpa_supported: bool,
+    /// HPA feature set enabled (word 85 bit 10).
+    pub hpa_enabled: bool,
+    /// The drive encrypts all user data (word 69 bit 4).
+    pub encrypts_all_user_data: bool,
+    /// Reads of trimmed LBAs return zeros (word 69 bit 5).
+    pub trimmed_reads_zero: bool,
+    /// DATA SET MANAGEMENT / TRIM supported (word 169 bit 0).
+    pub trim: bool,
+    /// Rotation rate (word 217).
+    pub rotation: Rotation,
+    /// Word 255's checksum is present (signature A5h) and right.
+    pub checksum_valid: Option<bool>,
+}
+
+impl AtaIdentify {
+    /// Parses 512 bytes of IDENTIFY DEVICE data. An all-zero page is refused: USB bridges
+    /// that drop pass-through commands often "succeed" with one.
+    pub fn parse(page: &[u8]) -> Result<Self, AtaError> {
+        if page.len() < 512 {
+            return Err(AtaError::BadData(format!(
+                "IDENTIFY DEVICE data is {} bytes, expected 512",
+                page.len()
+            )));
+        }
+        let page = &page[..512];
+        if page.iter().all(|&b| b == 0) {
+            return Err(AtaError::BadData(
+                "the drive answered IDENTIFY DEVICE with an empty page: the controller or USB bridge does not pass ATA commands through".into(),
+            ));
+        }
+        let w = |n| word(page, n);
+        let checksum_valid = (w(255) & 0xFF == 0xA5)
+            .then(|| page.iter().fold(0u8, |acc, &b| acc.wrapping_add(b)) == 0);
+        if checksum_valid == Some(false) {
+            return Err(AtaError::BadData(
+                "IDENTIFY DEVICE data fails its checksum (word 255)".into(),
+            ));
+        }
+        let lba48 = w(83) & (1 << 10) != 0;
+        let w69 = w(69);
+        let sectors_28 = u64::from(w(60)) | (u64::from(w(61)) << 16);
+        let sectors_48 = (0..4).fold(0u64, |acc, i| acc | (u64::from(w(100 + i)) << (16 * i)));
+        let sectors_ext = (0..4).fold(0u64, |acc, i| acc | (u64::from(w(230 + i)) << (16 * i)));
+        let user_sectors = if w69 & (1 << 3) != 0 && sectors_ext != 0 {
+            sectors_ext
+        } else if lba48 && sectors_48 != 0 {
+            sectors_48
+        } else {
+            sectors_28
+        };
+        let w59 = w(59);
+        let w128 = w(128);
+        // Words 82–84 are valid when word 83 bits 15:14 are 01b, words 85–87 when word 87's are.
+        let valid = |v: u16| v & 0xC000 == 0x4000;
+        let w82 = if valid(w(83)) { w(82) } else { 0 };
+        let w85 = if valid(w(87)) { w(85) } else { 0 };
+        Ok(Self {
+            serial: ata_string(page, 10, 19),
+            firmware: ata_string(page, 23, 26),
+            model: ata_string(page, 27, 46),
+            user_sectors,
+            lba48,
+            sanitize: SanitizeSupport {
+                supported: w59 & (1 << 12) != 0,
+                crypto_scramble: w59 & (1 << 13) != 0,
+                overwrite: w59 & (1 << 14) != 0,
+                block_erase: w59 & (1 << 15) != 0,
+            },
+            security: SecurityStatus {
+                supported: w82 & (1 << 1) != 0 || w128 & 1 != 0,
+                enabled: w128 & (1 << 1) != 0,
+                locked: w128 & (1 << 2) != 0,
+                frozen: w128 & (1 << 3) != 0,
+                count_expired: w128 & (1 << 4) != 0,
+                enhanced_erase: w128 & (1 << 5) != 0,
+                erase_minutes: erase_minutes(w(89)),
+                enhanced_erase_minutes: erase_minutes(w(90)),
+            },
+            hpa_supported: w82 & (1 << 10) != 0,
+            hpa_enabled: w85 & (1 << 10) != 0,
+            encrypts_all_user_data: w69 & (1 << 4) != 0,
+            trimmed_reads_zero: w69 & (1 << 5) != 0,
+            trim: w(169) & 1 != 0,
+            rotation: match w(217) {
+                0 => Rotation::NotReported,
+                1 => Rotation::SolidState,
+                r => Rotation::Rpm(r),
+            },
+            checksum_valid,
+        })
+    }
+}
+
+/// Sends IDENTIFY DEVICE and returns the raw 512 bytes (checked by [`AtaIdentify::parse`]).
+pub fn read_identify(dev: &mut dyn AtaPassThrough) -> Result<Vec<u8>, AtaError> {
+    let mut page = vec![0u8; 512];
+    let reply = dev
+        .pass_through(
+            &identify_device_cdb(),
+            AtaData::In(&mut page),
+            Duration::from_secs(10),
+        )
+        .map_err(|e| AtaError::Os(e.to_string()))?;
+    decode_reply(&reply)?;
+    AtaIdentify::parse(&page)?;
+    Ok(page)
+}
+
+/// The hidden-area picture of a drive (ACS-3 §4.11): the native maximum against what the host
+/// can address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct HiddenArea {
+    /// Native max address + 1: every sector the drive has.
+    pub native_sectors: u64,
+    /// Sectors the host can address (IDENTIFY).
+    pub user_sectors: u64,
+}
+
+impl HiddenArea {
+    /// Sectors hidden by a Host Protected Area (0 when none).
+    pub fn hidden_sectors(&self) -> u64 {
+        self.native_sectors.saturating_sub(self.user_sectors)
+    }
+}
+
+/// Sends READ NATIVE MAX ADDRESS EXT and compares it with the IDENTIFY capacity.
+pub fn read_hidden_area(
+    dev: &mut dyn AtaPassThrough,
+    identify: &AtaIdentify,
+) -> Result<HiddenArea, AtaError> {
+    let reply = dev
+        .pass_through(
+            &read_native_max_ext_cdb(),
+            AtaData::None,
+            Duration::from_secs(10),
+        )
+        .map_err(|e| AtaError::Os(e.to_string()))?;
+    let regs = decode_reply(&reply)?.ok_or_else(|| {
+        AtaError::BadData("READ NATIVE MAX ADDRESS EXT returned no registers".into())
+    })?;
+    if !regs.lba_complete {
+        return Err(AtaError::BadData(
+            "READ NATIVE MAX ADDRESS EXT: the upper LBA bits were not returned (fixed-format sense)"
+                .into(),
+        ));
+    }
+    Ok(HiddenArea {
+        native_sectors: regs.lba + 1,
+        user_sectors: identify.user_sectors,
+    })
+}
+
+/// A SCSI disk node (`/dev/sdX`) open for SG_IO.
+#[derive(Debug)]
+pub struct SgDevice {
+    file: File,
+    path: PathBuf,
+}
+
+impl SgDevice {
+    /// Opens `path` read-only and non-blocking (SG_IO needs no write access; the open does not
+    /// wait for media).
+    pub fn open(path: &Path) -> io::Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(path)?;
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The node.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AtaPassThrough for SgDevice {
+    fn pass_through(
+        &mut self,
+        cdb: &[u8; 16],
+        data: AtaData<'_>,
+        timeout: Duration,
+    ) -> io::Result<ScsiReply> {
+        let data = match data {
+            AtaData::None => sys::SgData::None,
+            AtaData::In(b) => sys::SgData::FromDevice(b),
+            AtaData::Out(b) => sys::SgData::ToDevice(b),
+        };
+        let timeout_ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
+        let raw = sys::sg_io_command(&self.file, cdb, data, timeout_ms)?;
+        Ok(ScsiReply {
+            status: raw.status,
+            host_status: raw.host_status,
+            driver_status: raw.driver_status,
+            sense: raw.sense,
+            resid: raw.resid,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identify_cdb_bytes() {
+        // SAT-4 Table 167: 85h, PROTOCOL 4 (PIO Data-In) << 1 = 08h, T_DIR|BYTE_BLOCK|
+        // T_LENGTH=2 = 0Eh, COUNT 1, COMMAND ECh.
+        assert_eq!(
+            identify_device_cdb(),
+            [
+                0x85, 0x08, 0x0E, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0, 0xEC, 0
+            ]
+        );
+    }
+
+    #[test]
+    fn read_native_max_cdb_bytes() {
+        // PROTOCOL 3 (non-data) << 1 | EXTEND = 07h; CK_COND = 20h; DEVICE 40h; COMMAND 27h.
+        assert_eq!(
+            read_native_max_ext_cdb(),
+            [
+                0x85, 0x07, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x27, 0
+            ]
+        );
+    }
+
+    #[test]
+    fn sanitize_cdb_bytes() {
+        // ACS-3 §7.36.3: CRYPTO SCRAMBLE EXT, FEATURE 0011h, LBA 4372_7970h.
+        let c = sanitize_cdb(SanitizeOp::CryptoScramble);
+        assert_eq!(&c[3..5], &[0x00, 0x11]);
+        // LBA bytes (31:24) (7:0) (39:32) (15:8) (47:40) (23:16).
+        assert_eq!(&c[7..13], &[0x43, 0x70, 0x00, 0x79, 0x00, 0x72]);
+        assert_eq!((c[13], c[14]), (0x40, 0xB4));
+        // §7.36.2 BLOCK ERASE EXT: 0012h, LBA 0000_426B_4572h.
+        let b = sanitize_cdb(SanitizeOp::BlockErase);
+        assert_eq!(&b[3..5], &[0x00, 0x12]);
+        assert_eq!(&b[7..13], &[0x42, 0x72, 0x00, 0x45, 0x00, 0x6B]);
+        // §7.36.4 OVERWRITE EXT: 0014h, LBA 47:32 = 4F57h, 31:0 the pattern; COUNT the passes.
+        let o = sanitize_cdb(SanitizeOp::Overwrite {
+            pattern: 0x1122_3344,
+            passes: 1,
+        });
+        assert_eq!(&o[3..7], &[0x00, 0x14, 0x00, 0x01]);
+        assert_eq!(&o[7..13], &[0x11, 0x44, 0x57, 0x33, 0x4F, 0x22]);
+        assert_eq!(sanitize_cdb(SanitizeOp::Status)[3..5], [0, 0]);
+    }
+
+    #[test]
+    fn descriptor_sense_with_registers() {
+        // 72h, RECOVERED ERROR, 00h/1Dh, one ATA Status Return descriptor: native max
+        // 0x0000_0001_FFFF (131071), status 50h (DRDY|DSC).
+        let sense = [
+            0x72, 0x01, 0x00, 0x1D, 0, 0, 0, 14, //
+            0x09, 0x0C, 0x01, 0x00, 0x00, 0x00, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0x01, 0x40, 0x50,
+        ];
+        let reply = ScsiReply {
+            status: 2,
+            driver_status: 0x08,
+            sense: sense.to_vec(),
+            ..ScsiReply::default()
+        };
+        let regs = decode_reply(&reply).unwrap().unwrap();
+        assert_eq!(regs.lba, 0x1_FFFF);
+        assert_eq!(regs.status, 0x50);
+        assert!(regs.lba_complete);
+    }
+
+    #[test]
+    fn aborted_command_is_named() {
+        let sense = [
+            0x72, 0x0B, 0x00, 0x00, 0, 0, 0, 14, //
+            0x09, 0x0C, 0x01, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x51,
+        ];
+        let reply = ScsiReply {
+            status: 2,
+            driver_status: 0x08,
+            sense: sense.to_vec(),
+            ..ScsiReply::default()
+        };
+        assert_eq!(
+            decode_reply(&reply),
+            Err(AtaError::Aborted {
+                status: 0x51,
+                error: 0x04
+            })
+        );
+    }
+
+    #[test]
+    fn bridge_without_pass_through() {
+        // Fixed-format sense, ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE.
+        let mut sense = vec![0u8; 18];
+        sense[0] = 0x70;
+        sense[2] = 0x05;
+        sense[7] = 10;
+        sense[12] = 0x20;
+        let reply = ScsiReply {
+            status: 2,
+            driver_status: 0x08,
+            sense,
+            ..ScsiReply::default()
+        };
+        let err = decode_reply(&reply).unwrap_err();
+        assert!(matches!(
+            err,
+            AtaError::PassThroughUnsupported { asc: 0x20, .. }
+        ));
+        assert!(err.to_string().contains("USB bridge"));
+        // A bridge that "succeeds" with an empty page.
+        assert!(AtaIdentify::parse(&[0u8; 512]).is_err());
+        // The adapter lost the command.
+        let lost = ScsiReply {
+            host_status: 0x07,
+            ..ScsiReply::default()
+        };
+        assert!(matches!(
+            decode_reply(&lost),
+            Err(AtaError::Transport { .. })
+        ));
+    }
+
+    #[test]
+    fn erase_times() {
+        assert_eq!(erase_minutes(0), None);
+        assert_eq!(erase_minutes(0x001E), Some(60));
+        assert_eq!(erase_minutes(0x8000 | 300), Some(600));
+        assert_eq!(erase_minutes(0x00FF), Some(510));
+    }
+}

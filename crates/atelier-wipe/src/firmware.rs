@@ -1,0 +1,510 @@
+//! Firmware erase: ask the drive what it can do, then let it erase itself and check the result.
+//!
+//! - [`probe`] reads a drive's capabilities for the [`policy`](crate::policy): NVMe Identify
+//!   Controller through the namespace's controller, ATA IDENTIFY DEVICE and READ NATIVE MAX
+//!   ADDRESS EXT through SG_IO (the hidden-area check, ACS-3 §4.11).
+//! - [`run_format_session`] runs NVMe Format NVM (NVM Command Set 1.0 §4.1.2) with Secure
+//!   Erase Settings 1, or 2 when the drive advertises cryptographic erase (FNA bit 2), and
+//!   verifies it as NIST SP 800-88 Rev. 1 §4.7 asks: before the erase, a few hundred
+//!   pseudo-random sectors plus the first and the last are hashed; after it, a sampled
+//!   read-back (≥ 1000 subsections, ≥ 10 % coverage, [`sampling`]) checks that the content is
+//!   what the command promises (Identify Namespace DLFEAT: zeros or ones), and the hashed
+//!   sectors are read again to check none still holds its old content.
+//!
+//! Every command sent is kept (opcode, NSID, CDW10/11, status, duration) for the record, with
+//! the SHA-256 of the raw Identify pages.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use atelier_device::ata::{self, HiddenArea, SgDevice};
+use atelier_device::nvme::{
+    self, DeallocatedRead, IdentifyController, IdentifyNamespace, NvmeAdmin, NvmeController,
+    SecureErase, SentCommand,
+};
+use atelier_device::{AlignedBuffer, BlockDevice, SystemRoot};
+use atelier_record::{
+    FirmwareCommand, FirmwareErase, Outcome, PassPattern, Verification, VerificationMode,
+    VerificationResult,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::engine::{self, BlockIo, EngineConfig, ErrorMap, PassObserver, Pipeline, Stop};
+use crate::job::{JobProgress, Phase, SessionEnd, WipeObserver, WipeParams};
+use crate::pattern::PassContent;
+use crate::policy::{AtaCapabilities, Capabilities, MediaClass, NvmeCapabilities, PolicyMethod};
+use crate::sampling::{self, SectorRange};
+
+/// Sectors hashed before a firmware erase, besides the first and the last.
+pub const PRESAMPLE_SECTORS: u64 = 256;
+
+/// Longest wait for a Format NVM to complete (a user data erase of a large drive can take
+/// hours; the kernel gives up on the command after this).
+pub const FORMAT_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
+
+/// What a probe learned about a drive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Probe {
+    /// The capabilities the policy decides on.
+    pub capabilities: Capabilities,
+    /// ATA drives: the hidden-area check (READ NATIVE MAX ADDRESS EXT against IDENTIFY), or
+    /// why it could not be made.
+    pub hidden_area: Option<Result<HiddenArea, String>>,
+}
+
+/// Reads `device`'s firmware capabilities. Never fails: what could not be read is said in
+/// `probe_error`, and the policy then falls back to a host overwrite.
+pub fn probe(root: &SystemRoot, device: &BlockDevice) -> Probe {
+    let media = MediaClass::of(device);
+    let mut caps = Capabilities {
+        media,
+        nvme: None,
+        ata: None,
+        probe_error: None,
+    };
+    let mut hidden_area = None;
+    match media {
+        MediaClass::NvmeSsd => {
+            match NvmeController::open_for_namespace(root, &device.name)
+                .and_then(|mut c| nvme::read_identify_controller(&mut c))
+                .and_then(|page| IdentifyController::parse(&page))
+            {
+                Ok(id) => {
+                    caps.nvme = Some(NvmeCapabilities {
+                        format: id.format_supported,
+                        format_attributes: id.format_attributes,
+                        sanitize: id.sanitize,
+                    })
+                }
+                Err(e) => caps.probe_error = Some(e.to_string()),
+            }
+        }
+        MediaClass::SataSsd | MediaClass::SataHdd => {
+            let node = root.path(device.dev_path());
+            match SgDevice::open(&node).map_err(|e| ata::AtaError::Os(e.to_string())) {
+                Ok(mut sg) => match ata::read_identify(&mut sg)
+                    .and_then(|page| ata::AtaIdentify::parse(&page))
+                {
+                    Ok(id) => {
+                        caps.ata = Some(AtaCapabilities {
+                            sanitize: id.sanitize,
+                            security: id.security,
+                        });
+                        hidden_area =
+                            Some(ata::read_hidden_area(&mut sg, &id).map_err(|e| e.to_string()));
+                    }
+                    Err(e) => caps.probe_error = Some(e.to_string()),
+                },
+                Err(e) => caps.probe_error = Some(e.to_string()),
+            }
+        }
+        _ => {}
+    }
+    Probe {
+        capabilities: caps,
+        hidden_area,
+    }
+}
+
+/// The firmware part of a job's journaled parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmwareParams {
+    /// The method (only the NVMe Format ones run in this version).
+    pub method: PolicyMethod,
+}
+
+impl FirmwareParams {
+    fn secure_erase(&self) -> Option<SecureErase> {
+        match self.method {
+            PolicyMethod::NvmeFormat => Some(SecureErase::UserData),
+            PolicyMethod::NvmeFormatCrypto => Some(SecureErase::Cryptographic),
+            _ => None,
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn record_command(sent: &SentCommand) -> FirmwareCommand {
+    FirmwareCommand {
+        name: sent.command.name().to_string(),
+        opcode: sent.command.opcode,
+        nsid: Some(sent.command.nsid),
+        cdw10: sent.command.cdw10(),
+        cdw11: sent.command.cdw11(),
+        status: sent.status,
+        os_error: sent.os_error.clone(),
+        duration_seconds: sent.duration.as_secs_f64(),
+    }
+}
+
+/// Pseudo-random sector positions: `count` of them, plus the first and the last, sorted.
+pub fn presample_positions(total_sectors: u64, count: u64, seed: u64) -> Vec<u64> {
+    let mut state = seed ^ 0x5EED_F1A5_0000_0001;
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut v: Vec<u64> = (0..count).map(|_| next() % total_sectors.max(1)).collect();
+    v.push(0);
+    v.push(total_sectors.saturating_sub(1));
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// One hashed sector.
+struct Sample {
+    lba: u64,
+    hash: [u8; 32],
+    was_expected: bool,
+}
+
+fn read_sector(dev: &dyn BlockIo, lba: u64, buf: &mut AlignedBuffer) -> std::io::Result<()> {
+    let sector = u64::from(dev.logical_sector_size());
+    dev.read_exact_at(buf.as_mut_slice(), lba * sector)
+}
+
+fn is_pattern(data: &[u8], expected: Option<PassPattern>) -> bool {
+    match expected {
+        Some(PassPattern::Zero) => data.iter().all(|&b| b == 0),
+        Some(PassPattern::One) => data.iter().all(|&b| b == 0xFF),
+        _ => false,
+    }
+}
+
+/// Runs an NVMe Format NVM job on `dev` (the namespace, held open exclusively) through
+/// `ctrl` (its controller), then verifies it. Returns the session's end and the firmware
+/// section of the record.
+#[allow(clippy::too_many_arguments)]
+pub fn run_format_session(
+    dev: &dyn BlockIo,
+    ctrl: &mut dyn NvmeAdmin,
+    nsid: u32,
+    params: &WipeParams,
+    cfg: &EngineConfig,
+    observer: &dyn WipeObserver,
+    cancel: &AtomicBool,
+) -> (SessionEnd, FirmwareErase) {
+    let fw = params.firmware.clone().unwrap_or(FirmwareParams {
+        method: PolicyMethod::NvmeFormat,
+    });
+    let mut section = FirmwareErase {
+        command_set: "nvme".into(),
+        identify_sha256: String::new(),
+        namespace_identify_sha256: None,
+        commands: Vec::new(),
+        expected_content: "unspecified".into(),
+        presampled_sectors: 0,
+        presampled_distinct: 0,
+        presampled_unchanged: 0,
+    };
+    let progress = JobProgress::default();
+    let fail = |section: FirmwareErase, detail: String, progress: JobProgress| {
+        (
+            SessionEnd {
+                outcome: Outcome::Failed,
+                detail: Some(detail),
+                progress,
+                verification: None,
+                verify_seconds: 0.0,
+            },
+            section,
+        )
+    };
+
+    // 1. Identify, right before the erase: the hashes go in the record.
+    let mut page = vec![0u8; nvme::IDENTIFY_LEN];
+    let (r, sent) = nvme::run(
+        ctrl,
+        &nvme::identify(nvme::CNS_CONTROLLER, 0),
+        Some(&mut page),
+        Duration::from_secs(10),
+    );
+    section.commands.push(record_command(&sent));
+    if let Err(e) = r {
+        return fail(section, format!("nothing erased: {e}"), progress);
+    }
+    section.identify_sha256 = hex(&Sha256::digest(&page));
+    let id = match IdentifyController::parse(&page) {
+        Ok(id) => id,
+        Err(e) => return fail(section, format!("nothing erased: {e}"), progress),
+    };
+    let mut ns_page = vec![0u8; nvme::IDENTIFY_LEN];
+    let (r, sent) = nvme::run(
+        ctrl,
+        &nvme::identify(nvme::CNS_NAMESPACE, nsid),
+        Some(&mut ns_page),
+        Duration::from_secs(10),
+    );
+    section.commands.push(record_command(&sent));
+    if let Err(e) = r {
+        return fail(section, format!("nothing erased: {e}"), progress);
+    }
+    section.namespace_identify_sha256 = Some(hex(&Sha256::digest(&ns_page)));
+    let ns = match IdentifyNamespace::parse(&ns_page) {
+        Ok(ns) => ns,
+        Err(e) => return fail(section, format!("nothing erased: {e}"), progress),
+    };
+
+    // 2. The drive must advertise what is asked, whatever the plan said.
+    let Some(ses) = fw.secure_erase() else {
+        return fail(
+            section,
+            format!(
+                "nothing erased: {} is not run by this session",
+                fw.method.name()
+            ),
+            progress,
+        );
+    };
+    if !id.format_supported {
+        return fail(
+            section,
+            "nothing erased: the drive does not advertise Format NVM (OACS bit 1 is 0)".into(),
+            progress,
+        );
+    }
+    if ses == SecureErase::Cryptographic && !id.format_attributes.crypto_erase {
+        return fail(
+            section,
+            "nothing erased: the drive does not advertise cryptographic erase (FNA bit 2 is 0)"
+                .into(),
+            progress,
+        );
+    }
+    let sector = u64::from(dev.logical_sector_size());
+    if ns.block_size() != sector || ns.size_blocks * sector != dev.size_bytes() {
+        return fail(
+            section,
+            format!(
+                "nothing erased: Identify Namespace ({} blocks of {} bytes) does not match the block device ({} bytes, {sector}-byte sectors)",
+                ns.size_blocks,
+                ns.block_size(),
+                dev.size_bytes()
+            ),
+            progress,
+        );
+    }
+    let expected = match ns.deallocated_read {
+        DeallocatedRead::Zeros => Some(PassPattern::Zero),
+        DeallocatedRead::Ones => Some(PassPattern::One),
+        DeallocatedRead::NotReported => None,
+    };
+    section.expected_content = match expected {
+        Some(PassPattern::Zero) => "zeros",
+        Some(PassPattern::One) => "ones",
+        _ => "unspecified",
+    }
+    .into();
+
+    // 3. Hash the sample sectors before the erase.
+    let total = dev.size_bytes() / sector;
+    let mut buf = AlignedBuffer::zeroed(sector as usize);
+    let mut samples = Vec::new();
+    for lba in presample_positions(total, PRESAMPLE_SECTORS, params.sample_seed) {
+        if let Err(e) = read_sector(dev, lba, &mut buf) {
+            return fail(
+                section,
+                format!("nothing erased: sector {lba} could not be read before the erase: {e}"),
+                progress,
+            );
+        }
+        samples.push(Sample {
+            lba,
+            hash: Sha256::digest(buf.as_slice()).into(),
+            was_expected: is_pattern(buf.as_slice(), expected),
+        });
+    }
+    section.presampled_sectors = samples.len() as u64;
+    section.presampled_distinct = samples.iter().filter(|s| !s.was_expected).count() as u64;
+    if cancel.load(Ordering::Relaxed) {
+        return (
+            SessionEnd {
+                outcome: Outcome::Interrupted,
+                detail: Some("stopped by the operator before the erase".into()),
+                progress,
+                verification: None,
+                verify_seconds: 0.0,
+            },
+            section,
+        );
+    }
+
+    // 4. Format NVM. The command returns when the erase is done.
+    observer.phase(Phase::Firmware { method: fw.method }, dev.size_bytes());
+    observer.progress(0, dev.size_bytes());
+    let cmd = nvme::format_nvm(nsid, ns.current_format, ses);
+    let started = Instant::now();
+    let (r, sent) = nvme::run(ctrl, &cmd, None, FORMAT_TIMEOUT);
+    let erase_seconds = started.elapsed().as_secs_f64();
+    section.commands.push(record_command(&sent));
+    let mut progress = JobProgress {
+        pass_index: params.passes.len() as u32,
+        write_seconds: erase_seconds,
+        ..JobProgress::default()
+    };
+    if let Err(e) = r {
+        return fail(section, format!("the erase failed: {e}"), progress);
+    }
+    observer.progress(dev.size_bytes(), dev.size_bytes());
+    if let Err(reason) = observer.checkpoint(&progress) {
+        return fail(section, reason, progress);
+    }
+
+    // 5. Verify: NIST sampled read-back against the promised content, and the hashed sectors.
+    observer.before_verify();
+    let mode = params.verification;
+    let ranges = match mode {
+        VerificationMode::Full => vec![SectorRange {
+            first: 0,
+            count: total,
+        }],
+        VerificationMode::Sampled => sampling::sampled_ranges(total, params.sample_seed),
+    };
+    let verify_started = Instant::now();
+    let mut errors = ErrorMap::from_ranges(Vec::new());
+    let read_back = match expected {
+        Some(pattern) => {
+            observer.phase(Phase::Verify { mode }, sampling::covered(&ranges) * sector);
+            let content = PassContent::new(pattern, params.cipher, &params.keys[0]);
+            let verify_observer = VerifyOnly { observer };
+            let pipe = Pipeline {
+                dev,
+                cfg,
+                observer: &verify_observer,
+                cancel,
+            };
+            match engine::read_back(&pipe, &content, &ranges, &mut errors) {
+                Ok(r) => Some(r),
+                Err(stop) => {
+                    progress.errors = errors.ranges().to_vec();
+                    let (outcome, detail) = match stop {
+                        Stop::Cancelled => (
+                            Outcome::Interrupted,
+                            "stopped by the operator during the verification".to_string(),
+                        ),
+                        Stop::Aborted(r) => (Outcome::Failed, r),
+                    };
+                    return (
+                        SessionEnd {
+                            outcome,
+                            detail: Some(detail),
+                            progress,
+                            verification: None,
+                            verify_seconds: verify_started.elapsed().as_secs_f64(),
+                        },
+                        section,
+                    );
+                }
+            }
+        }
+        None => None,
+    };
+    let mut unchanged = 0u64;
+    let mut unreadable = 0u64;
+    let mut not_pattern = 0u64;
+    for s in &samples {
+        match read_sector(dev, s.lba, &mut buf) {
+            Ok(()) => {
+                let now: [u8; 32] = Sha256::digest(buf.as_slice()).into();
+                if !s.was_expected && now == s.hash {
+                    unchanged += 1;
+                }
+                if expected.is_some() && !is_pattern(buf.as_slice(), expected) {
+                    not_pattern += 1;
+                }
+            }
+            Err(_) => unreadable += 1,
+        }
+    }
+    section.presampled_unchanged = unchanged;
+    let verify_seconds = verify_started.elapsed().as_secs_f64();
+    progress.errors = errors.ranges().to_vec();
+    let rb = read_back.unwrap_or_default();
+    let mismatched = rb.mismatched_sectors + not_pattern;
+    let unreadable_total = rb.unreadable_sectors + unreadable;
+    // The hashed sectors are re-read too, but most lie inside the sampled ranges: coverage
+    // counts the read-back alone (or the hashed sectors when there is no pattern to check).
+    let checked = if expected.is_some() {
+        rb.bytes_checked
+    } else {
+        samples.len() as u64 * sector
+    };
+    let passed = mismatched == 0 && unreadable_total == 0 && unchanged == 0;
+    let verification = Verification {
+        mode,
+        result: if passed {
+            VerificationResult::Passed
+        } else {
+            VerificationResult::Failed
+        },
+        bytes_checked: checked,
+        coverage_percent: checked as f64 * 100.0 / dev.size_bytes().max(1) as f64,
+        mismatched_sectors: mismatched,
+        first_mismatch_lba: rb.first_mismatch_lba,
+        unreadable_sectors: unreadable_total,
+    };
+    let detail = if passed {
+        None
+    } else if unchanged > 0 {
+        Some(format!(
+            "{unchanged} of the {} sectors hashed before the erase still hold their old content",
+            samples.len()
+        ))
+    } else {
+        Some(format!(
+            "verification found {mismatched} sectors that are not {} and {unreadable_total} unreadable",
+            section.expected_content
+        ))
+    };
+    (
+        SessionEnd {
+            outcome: if passed {
+                Outcome::Passed
+            } else {
+                Outcome::Failed
+            },
+            detail,
+            progress,
+            verification: Some(verification),
+            verify_seconds,
+        },
+        section,
+    )
+}
+
+struct VerifyOnly<'a> {
+    observer: &'a dyn WipeObserver,
+}
+
+impl PassObserver for VerifyOnly<'_> {
+    fn progress(&self, bytes_done: u64, bytes_total: u64) {
+        self.observer.progress(bytes_done, bytes_total);
+    }
+
+    fn checkpoint(&self, _bytes_done: u64, _errors: &ErrorMap) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presample_positions_cover_both_ends() {
+        let v = presample_positions(131_072, PRESAMPLE_SECTORS, 42);
+        assert_eq!(v[0], 0);
+        assert_eq!(*v.last().unwrap(), 131_071);
+        assert!(v.len() >= 200, "{}", v.len());
+        assert!(v.windows(2).all(|w| w[0] < w[1]));
+        assert_ne!(v, presample_positions(131_072, PRESAMPLE_SECTORS, 43));
+    }
+}
