@@ -6,7 +6,8 @@
 //! - **jobs**: the job journal — one row per long-running step (a wipe of one device…) with
 //!   its parameters, the process that owns it and its last durable checkpoint, so a crash, a
 //!   kill or a power cut loses nothing and the job can be resumed or audited;
-//! - later, the push outbox.
+//! - **outbox**: the pushes to central inventories still to send, and those sent
+//!   ([`outbox`]).
 //!
 //! The database runs in WAL mode with `synchronous=FULL`: when a method returns `Ok`, the
 //! change is on the medium. Every change to a record and its job is one transaction.
@@ -22,8 +23,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod outbox;
 mod owner;
 
+pub use outbox::{NewPush, OutboxEntry, PushState};
 pub use owner::ProcessOwner;
 
 /// File name of the database inside the data directory.
@@ -186,6 +189,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
+        conn.execute_batch(outbox::OUTBOX_SCHEMA).map_err(db_err)?;
         Ok(Self {
             conn: Mutex::new(conn),
             path,

@@ -12,6 +12,7 @@ fn record() -> AssetRecord {
             version: "test".into(),
         },
         operator: None,
+        partner: None,
     })
 }
 
