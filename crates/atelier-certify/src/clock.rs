@@ -27,14 +27,14 @@ pub const TIMESYNCD_FLAG: &str = "run/systemd/timesync/synchronized";
 /// The system clock's synchronisation state as seen from `root` (`/` on a live machine, a
 /// captured tree in tests).
 pub fn detect_clock_source(root: &Path) -> ClockSource {
-    if root == Path::new("/") {
-        if let Some(state) = timedatectl_ntp_synchronized() {
-            return ClockSource {
-                clock: ClockKind::SystemClock,
-                ntp_synchronized: state,
-                checked_with: Some("timedatectl NTPSynchronized".into()),
-            };
-        }
+    if root == Path::new("/")
+        && let Some(state) = timedatectl_ntp_synchronized()
+    {
+        return ClockSource {
+            clock: ClockKind::SystemClock,
+            ntp_synchronized: state,
+            checked_with: Some("timedatectl NTPSynchronized".into()),
+        };
     }
     if root.join(TIMESYNCD_FLAG).exists() {
         return ClockSource {

@@ -79,6 +79,7 @@ pub fn record(wipes: Vec<SanitizationEntry>) -> AssetRecord {
             version: "0.1.0".into(),
         },
         operator: Some("Aïcha".into()),
+        partner: None,
     });
     record.sanitization = wipes;
     record
