@@ -4,7 +4,7 @@
 # Idempotent and quick when everything is present. Needs root to install packages.
 #   - Debian packages: the tools the bench and the tests call (losetup, sfdisk, mkfs.ext4,
 #     nwipe as a peer tool, QEMU for the VM tier…).
-#   - Rust: the machine's cargo when it is recent enough (edition 2024 needs ≥ 1.85),
+#   - Rust: the machine's cargo when it is recent enough (≥ 1.92: edition 2024, krilla),
 #     otherwise rustup's stable toolchain.
 set -euo pipefail
 
@@ -20,6 +20,10 @@ packages=(
   gdisk dosfstools mtools mount  # deploy customisation: sgdisk, fsck.fat/mkfs.fat, mcopy/mtype, mount
   bmap-tools zip unzip bzip2 gzip  # deploy image sources: bmaptool create (bmap tests, peer), zip/gzip/bzip2 test images
   jq curl ca-certificates
+  fonts-dejavu-core            # certificate and label PDFs: DejaVu Sans (accented French)
+  qpdf poppler-utils           # certificate tests: qpdf --check, pdftotext, pdfinfo, pdftoppm, pdfdetach
+  zbar-tools                   # certificate tests: zbarimg scans the QR code back
+  cups-daemon cups-client      # printing: lp (fallback); print tests start their own cupsd on 127.0.0.1
   time python3                 # benchmarks: GNU /usr/bin/time (CPU times), the deploy benchmark's image generator
 )
 
@@ -40,18 +44,18 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 fi
 
-# Rust ≥ 1.85 (edition 2024).
+# Rust ≥ 1.92 (edition 2024; krilla, the PDF library, needs 1.92).
 export PATH="$HOME/.cargo/bin:$PATH"
 rust_ok() {
   command -v cargo >/dev/null 2>&1 || return 1
   local v
   v=$(rustc --version 2>/dev/null | awk '{print $2}')
-  [[ $(printf '%s\n1.85.0\n' "$v" | sort -V | head -n1) == 1.85.0 ]]
+  [[ $(printf '%s\n1.92.0\n' "$v" | sort -V | head -n1) == 1.92.0 ]]
 }
 if ! rust_ok; then
   echo "setup: installing the Rust toolchain with rustup (stable)" >&2
   curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal \
     --component clippy,rustfmt >&2
   export PATH="$HOME/.cargo/bin:$PATH"
-  rust_ok || { echo "setup: Rust ≥ 1.85 could not be installed; install it from https://rustup.rs" >&2; exit 1; }
+  rust_ok || { echo "setup: Rust ≥ 1.92 could not be installed; install it from https://rustup.rs" >&2; exit 1; }
 fi

@@ -1512,11 +1512,11 @@ fn reduce_pci_ids(text: &str, wanted: &PciWanted) -> String {
             _ if class => out.push_str(line),
             1 => {
                 device = None;
-                if let (Some(v), Some(d)) = (vendor, hex_id(body, 4)) {
-                    if wanted.devices.contains(&(v, d as u16)) {
-                        device = Some(d as u16);
-                        out.push_str(line);
-                    }
+                if let (Some(v), Some(d)) = (vendor, hex_id(body, 4))
+                    && wanted.devices.contains(&(v, d as u16))
+                {
+                    device = Some(d as u16);
+                    out.push_str(line);
                 }
             }
             2 => {

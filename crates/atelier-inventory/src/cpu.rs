@@ -165,10 +165,10 @@ fn arm_cores(blocks: &[Vec<(&str, &str)>]) -> Vec<(u32, u32)> {
                 .find(|(k, _)| *k == key)
                 .and_then(|(_, v)| parse_hex(v))
         };
-        if let (Some(implementer), Some(part)) = (hex("CPU implementer"), hex("CPU part")) {
-            if !cores.contains(&(implementer, part)) {
-                cores.push((implementer, part));
-            }
+        if let (Some(implementer), Some(part)) = (hex("CPU implementer"), hex("CPU part"))
+            && !cores.contains(&(implementer, part))
+        {
+            cores.push((implementer, part));
         }
     }
     cores

@@ -303,10 +303,10 @@ fn first_level_entry(block: &str, shape: Shape, id: u32) -> Option<(Option<&str>
                 .find('\n')
                 .map_or(block.len(), |end| line_start + end);
             let line = block[line_start + 1..line_end].trim_end();
-            if let Some((entry, name)) = split_entry(line, shape) {
-                if entry == id {
-                    return Some((name, &block[line_end..]));
-                }
+            if let Some((entry, name)) = split_entry(line, shape)
+                && entry == id
+            {
+                return Some((name, &block[line_end..]));
             }
             from = line_end;
         }

@@ -139,12 +139,11 @@ fn read_touchscreens(root: &Path, warnings: &mut Vec<ProbeWarning>) -> Vec<Strin
         Ok(text) => {
             let mut names: Vec<String> = Vec::new();
             for device in parse_input_devices(&text) {
-                if device.is_touchscreen() {
-                    if let Some(name) = device.name {
-                        if !names.contains(&name) {
-                            names.push(name);
-                        }
-                    }
+                if device.is_touchscreen()
+                    && let Some(name) = device.name
+                    && !names.contains(&name)
+                {
+                    names.push(name);
                 }
             }
             names

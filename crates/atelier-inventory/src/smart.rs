@@ -762,13 +762,12 @@ impl SmartReport {
             }
             if let (Some(available), Some(threshold)) =
                 (nvme.available_spare, nvme.available_spare_threshold)
+                && available < threshold
             {
-                if available < threshold {
-                    failing.push(HealthReason::SpareBelowThreshold {
-                        available,
-                        threshold,
-                    });
-                }
+                failing.push(HealthReason::SpareBelowThreshold {
+                    available,
+                    threshold,
+                });
             }
             if let Some(count) = nvme.media_errors.filter(|n| *n > 0) {
                 warning.push(HealthReason::MediaErrors { count });

@@ -531,10 +531,10 @@ fn the_selective_index_agrees_with_the_full_one() {
                 if let Ok(c) = u8::from_str_radix(rest.get(..2).unwrap_or(""), 16) {
                     classes.push(c);
                 }
-            } else if !line.starts_with(['\t', '#']) {
-                if let Ok(v) = u16::from_str_radix(line.get(..4).unwrap_or(""), 16) {
-                    vendors.push(v);
-                }
+            } else if !line.starts_with(['\t', '#'])
+                && let Ok(v) = u16::from_str_radix(line.get(..4).unwrap_or(""), 16)
+            {
+                vendors.push(v);
             }
         }
         let selected = PciIds::parse_selected(text, &vendors, &classes);

@@ -916,17 +916,17 @@ fn mutate(doc: &mut Value, paths: &[Vec<Step>], rng: &mut Rng) {
     let path = &paths[rng.below(paths.len())];
     if rng.below(2) == 0 {
         // Remove it from its parent.
-        if let Some((last, parent)) = path.split_last() {
-            if let Some(parent) = get_mut(doc, parent) {
-                match (parent, last) {
-                    (Value::Object(map), Step::Key(k)) => {
-                        map.remove(k);
-                    }
-                    (Value::Array(items), Step::Index(i)) if *i < items.len() => {
-                        items.remove(*i);
-                    }
-                    _ => {}
+        if let Some((last, parent)) = path.split_last()
+            && let Some(parent) = get_mut(doc, parent)
+        {
+            match (parent, last) {
+                (Value::Object(map), Step::Key(k)) => {
+                    map.remove(k);
                 }
+                (Value::Array(items), Step::Index(i)) if *i < items.len() => {
+                    items.remove(*i);
+                }
+                _ => {}
             }
         }
     } else if let Some(slot) = get_mut(doc, path) {

@@ -1113,11 +1113,11 @@ fn shown_uuid(f: &Field) -> String {
 /// dmidecode's unit: the largest that divides the size exactly.
 fn shown_size(bytes: u64) -> String {
     let tib = GIB << 10;
-    if bytes % tib == 0 {
+    if bytes.is_multiple_of(tib) {
         format!("{} TB", bytes / tib)
-    } else if bytes % GIB == 0 {
+    } else if bytes.is_multiple_of(GIB) {
         format!("{} GB", bytes / GIB)
-    } else if bytes % (1 << 20) == 0 {
+    } else if bytes.is_multiple_of(1 << 20) {
         format!("{} MB", bytes >> 20)
     } else {
         format!("{} kB", bytes >> 10)

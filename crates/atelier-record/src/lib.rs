@@ -26,9 +26,9 @@ pub use hardware::{
 };
 
 pub use sanitization::{
-    Checkpoint, DeviceIdentity, Interruption, IoErrorRange, IoOperation, MediaKind, NistCategory,
-    Outcome, PassPattern, SanitizationEntry, SanitizationMethod, Technique, Transport,
-    Verification, VerificationMode, VerificationResult,
+    Checkpoint, DeviceIdentity, FirmwareCommand, FirmwareErase, Interruption, IoErrorRange,
+    IoOperation, MediaKind, MethodChoice, NistCategory, Outcome, PassPattern, SanitizationEntry,
+    SanitizationMethod, Technique, Transport, Verification, VerificationMode, VerificationResult,
 };
 
 /// Version of the record format written by this crate.
@@ -64,7 +64,44 @@ pub struct AssetRecord {
     pub deliveries: Vec<Delivery>,
 }
 
+/// Prefix of the asset tags Atelier makes (labels, Snipe-IT) when none is configured.
+pub const DEFAULT_ASSET_TAG_PREFIX: &str = "AT-";
+
+/// The asset tag Atelier gives a machine: `prefix` and the first 10 hex digits (upper case) of
+/// the SHA-256 of `"atelier asset tag\n" + serial`, so the same machine gets the same tag at
+/// every refurbishment and on every bench; without a serial, `prefix`, `R` and the last 9 hex
+/// digits of the record id (the random part of a UUIDv7).
+pub fn asset_tag(prefix: &str, serial: Option<&str>, record_id: Uuid) -> String {
+    use sha2::{Digest, Sha256};
+    match serial.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(serial) => {
+            let digest = Sha256::digest(format!("atelier asset tag\n{serial}").as_bytes());
+            let hex: String = digest[..5].iter().map(|b| format!("{b:02X}")).collect();
+            format!("{prefix}{hex}")
+        }
+        None => {
+            let simple = record_id.simple().to_string().to_uppercase();
+            format!("{prefix}R{}", &simple[simple.len() - 9..])
+        }
+    }
+}
+
 impl AssetRecord {
+    /// The machine's serial number, as asset tags and inventories use it: the system serial,
+    /// else the chassis serial, else the devicetree serial (Raspberry Pi). Placeholders are
+    /// already absent in the inventory.
+    pub fn machine_serial(&self) -> Option<&str> {
+        let id = &self.hardware.as_ref()?.identity;
+        [&id.serial, &id.chassis_serial, &id.devicetree_serial]
+            .into_iter()
+            .find_map(|f| f.value.as_deref().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// The machine's asset tag with `prefix` (see [`asset_tag`]).
+    pub fn asset_tag(&self, prefix: &str) -> String {
+        asset_tag(prefix, self.machine_serial(), self.id)
+    }
+
     /// A new, empty record created now by `bench`.
     pub fn new(bench: Bench) -> Self {
         let now = Utc::now();
@@ -128,6 +165,10 @@ pub struct Bench {
     /// The technician, when the bench knows them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
+    /// The partner structure the machines of this session are for (an association, a social
+    /// programme), when the bench was told; the yearly report counts per partner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<String>,
 }
 
 /// A program and its version, as written into records and certificates.
@@ -287,13 +328,61 @@ pub struct CertificateSeal {
     pub public_key: String,
 }
 
-/// One push of the record to a central inventory. The push stage defines its content.
+/// One acknowledged push of the record to a central inventory (written by the push stage,
+/// `atelier-push`, when the server has answered that it took the record). A record pushed to
+/// three sinks has three entries; a push that was never acknowledged has none (it waits in the
+/// store's outbox). Every field is optional so that older and newer benches read each other's
+/// records.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Delivery {}
+pub struct Delivery {
+    /// Name of the sink in the bench's configuration, e.g. `glpi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sink: Option<String>,
+    /// Kind of sink: `glpi` (native inventory), `snipeit` (REST API) or `http` (signed record
+    /// posted to an HTTPS JSON endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// When the server acknowledged the push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The idempotency key of the push (SHA-256 of record id, sink and content hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// SHA-256 of the bytes that were sent (before compression), 64 lowercase hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_sha256: Option<String>,
+    /// The server's identifier of the item, when it gave one (Snipe-IT asset id, the
+    /// endpoint's id…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_id: Option<String>,
+    /// The server's answer, shortened (e.g. `{"status":"ok","expiration":24}`, `created`,
+    /// `updated`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_answer: Option<String>,
+    /// How many attempts it took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn asset_tag_follows_the_serial_else_the_record() {
+        let id = Uuid::parse_str("0190f3c2-7b1e-7c3a-9d2e-5a4b3c2d1e0f").unwrap();
+        let a = asset_tag("AT-", Some("PF0ABCDE"), id);
+        assert_eq!(a, asset_tag("AT-", Some(" PF0ABCDE "), Uuid::now_v7()));
+        assert_ne!(a, asset_tag("AT-", Some("PF0ABCDF"), id));
+        assert_eq!(a.len(), 13);
+        assert!(
+            a[3..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_lowercase())
+        );
+        assert_eq!(asset_tag("AT-", None, id), "AT-RB3C2D1E0F");
+        assert_eq!(asset_tag("AT-", Some("  "), id), asset_tag("AT-", None, id));
+    }
 
     fn bench() -> Bench {
         Bench {
@@ -303,6 +392,7 @@ mod tests {
                 version: "0.1.0".into(),
             },
             operator: None,
+            partner: None,
         }
     }
 

@@ -45,7 +45,7 @@ pub enum Command {
     Deploy(Box<DeployArgs>),
     /// Issue the signed certificate of a record (only when every wipe in it passed).
     Certify(CertifyArgs),
-    /// Check a certificate (signed JSON) offline: unchanged, and signed by a known bench.
+    /// Check a certificate (signed JSON or PDF) offline: unchanged, and signed by a known bench.
     Verify(VerifyArgs),
     /// The bench's signing key.
     #[command(subcommand)]
@@ -53,12 +53,24 @@ pub enum Command {
     /// Inventory this machine: identity, CPU, memory, disks and their health, battery, screen,
     /// and a verdict per component; saved in the machine's record.
     Inventory(InventoryArgs),
+    /// Print a record's certificate (PDF) or asset label, or write them to a file.
+    #[command(subcommand)]
+    Print(crate::commands::print::PrintCommand),
+    /// Send certified records to the central inventories (GLPI, Snipe-IT, HTTPS), or show what waits.
+    Push(crate::commands::push::PushArgs),
+    /// The yearly numbers for funders: machines certified, Raspberry Pi units, disks erased by
+    /// method, per partner structure (table, CSV or JSON).
+    Report(crate::commands::report::ReportArgs),
+    /// Golden images: capture one from a reference machine's disk.
+    #[command(subcommand)]
+    Image(crate::commands::image::ImageCommand),
 }
 
 /// `atelier deploy`.
 #[derive(Debug, Args)]
 pub struct DeployArgs {
-    /// The image: a file (.img, .img.xz, .img.zst, .img.gz, .zip) or a name from the catalogue.
+    /// The image: a file (.img, .img.xz, .img.zst, .img.gz, .zip), an http(s):// address, or a
+    /// name from the catalogue.
     #[arg(value_name = "IMAGE")]
     pub image: String,
 
@@ -78,6 +90,10 @@ pub struct DeployArgs {
     /// Do not use a block map even when one is beside the image.
     #[arg(long, conflicts_with = "bmap")]
     pub no_bmap: bool,
+
+    /// Use only the image cache, never the network (automatic when the bench has no network).
+    #[arg(long)]
+    pub offline: bool,
 
     /// Expected SHA-256 of the image file as published (when it is not in the catalogue).
     #[arg(long, value_name = "HEX")]
@@ -169,7 +185,7 @@ pub struct CertifyArgs {
 /// `atelier verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The certificate: a signed JSON file written by `atelier certify`.
+    /// The certificate: the signed JSON or the PDF written by `atelier certify`.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 

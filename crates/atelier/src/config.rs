@@ -17,7 +17,34 @@ pub const CONFIG_FILE: &str = "atelier.toml";
 /// The whole configuration. Sections are added here, one field per stage.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Config {}
+pub struct Config {
+    /// `[bench]`: who works at this bench and for which partner structure.
+    #[serde(default)]
+    pub bench: BenchConfig,
+    /// `[organisation]`: who issues the certificates (name, address, logo, verification URL).
+    #[serde(default)]
+    pub organisation: atelier_certify::Organisation,
+    /// `[printer]`: where certificates and labels are printed.
+    #[serde(default)]
+    pub printer: atelier_certify::print::PrinterConfig,
+    /// `[push]`: the central inventories certified records are sent to.
+    #[serde(default)]
+    pub push: atelier_push::PushConfig,
+}
+
+/// The `[bench]` section: written into every record the bench makes (`bench.operator`,
+/// `bench.partner`). `ATELIER_OPERATOR` and `ATELIER_PARTNER` override it for one session.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenchConfig {
+    /// The technician.
+    #[serde(default)]
+    pub operator: Option<String>,
+    /// The partner structure the machines are for (an association, a social programme);
+    /// `atelier report` counts per partner.
+    #[serde(default)]
+    pub partner: Option<String>,
+}
 
 /// Why the configuration could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +125,18 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bench_section() {
+        let c = Config::parse(
+            "[bench]\noperator = \"Camille\"\npartner = \"Secours populaire\"\n",
+            Path::new("atelier.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.bench.operator.as_deref(), Some("Camille"));
+        assert_eq!(c.bench.partner.as_deref(), Some("Secours populaire"));
+        assert!(Config::parse("[bench]\npartenaire = \"x\"\n", Path::new("a")).is_err());
+    }
 
     #[test]
     fn missing_file_gives_defaults() {

@@ -118,12 +118,23 @@ impl Context {
         let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "unknown".into());
+        // A broken configuration is reported by the commands that read it; here it only
+        // means no defaults from the file.
+        let file = Config::load(&Config::location(&self.data_dir()))
+            .map(|c| c.bench)
+            .unwrap_or_default();
+        let pick = |var: &str, from_file: Option<String>| {
+            std::env::var(var)
+                .ok()
+                .or(from_file)
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        };
         Bench {
             hostname,
             tool: tool_info(),
-            operator: std::env::var("ATELIER_OPERATOR")
-                .ok()
-                .filter(|s| !s.is_empty()),
+            operator: pick("ATELIER_OPERATOR", file.operator),
+            partner: pick("ATELIER_PARTNER", file.partner),
         }
     }
 

@@ -101,7 +101,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     (
         "certify",
         "record",
-        "Identifiant de la fiche, ses premiers caractères, ou `last`.",
+        "Identifiant de la fiche, son début, ou « last ».",
     ),
     (
         "certify",
@@ -116,12 +116,12 @@ const TEXTS: &[(&str, &str, &str)] = &[
     (
         "verify",
         "",
-        "Vérifie un certificat (JSON signé) hors ligne : intact, et signé par un banc connu.",
+        "Vérifie un certificat (JSON signé ou PDF) hors ligne : intact, et signé par un banc connu.",
     ),
     (
         "verify",
         "file",
-        "Le certificat : un fichier JSON signé écrit par `atelier certify`.",
+        "Le certificat : le fichier JSON signé ou le PDF écrits par `atelier certify`.",
     ),
     (
         "verify",
@@ -142,7 +142,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     (
         "deploy",
         "image",
-        "L'image : un fichier (.img, .img.xz, .img.zst, .img.gz, .zip) ou un nom du catalogue.",
+        "L'image : un fichier (.img, .img.xz, .img.zst, .img.gz, .zip), une adresse http(s):// ou un nom du catalogue.",
     ),
     (
         "deploy",
@@ -163,6 +163,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "deploy",
         "no_bmap",
         "Ne pas utiliser de carte des blocs, même s'il y en a une à côté de l'image.",
+    ),
+    (
+        "deploy",
+        "offline",
+        "N'utiliser que le cache des images, jamais le réseau (automatique quand le banc n'a pas de réseau).",
     ),
     (
         "deploy",
@@ -299,6 +304,147 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "records export",
         "json",
         "En JSON (la forme d'échange de la fiche).",
+    ),
+    // --- Certificate PDF, labels and printing (commands::print) ---
+    (
+        "print",
+        "",
+        "Imprime le certificat (PDF) ou l'étiquette d'une fiche, ou les écrit dans un fichier.",
+    ),
+    (
+        "print certificate",
+        "",
+        "Imprime le certificat (PDF) d'une fiche certifiée.",
+    ),
+    (
+        "print certificate",
+        "record",
+        "Identifiant de la fiche, son début, ou « last ».",
+    ),
+    (
+        "print certificate",
+        "printer",
+        "Imprimante : nom d'une file CUPS ou adresse IPP (par défaut : [printer] uri, sinon l'imprimante par défaut de CUPS).",
+    ),
+    (
+        "print certificate",
+        "out",
+        "Écrit le PDF dans FICHIER au lieu de l'imprimer.",
+    ),
+    (
+        "print label",
+        "",
+        "Imprime l'étiquette d'inventaire d'une fiche (62 × 29 mm), en PDF ou en trame Brother QL.",
+    ),
+    (
+        "print label",
+        "record",
+        "Identifiant de la fiche, son début, ou « last ».",
+    ),
+    (
+        "print label",
+        "format",
+        "Format de l'étiquette (par défaut : [printer] label_format, sinon pdf).",
+    ),
+    (
+        "print label",
+        "printer",
+        "Imprimante : nom d'une file CUPS ou adresse IPP (par défaut : [printer] label_uri, sinon uri, sinon l'imprimante par défaut de CUPS).",
+    ),
+    (
+        "print label",
+        "out",
+        "Écrit l'étiquette dans FICHIER au lieu de l'imprimer.",
+    ),
+    // --- Push to central inventories (commands::push) ---
+    (
+        "push",
+        "",
+        "Envoie les fiches certifiées aux inventaires centraux (GLPI, Snipe-IT, HTTPS), ou montre ce qui attend.",
+    ),
+    (
+        "push",
+        "record",
+        "Met d'abord en file cette fiche certifiée (identifiant, ses premiers caractères, ou `last`) pour chaque destination.",
+    ),
+    (
+        "push",
+        "status",
+        "Montre ce qui est en file, livré ou bloqué, et pourquoi ; n'envoie rien.",
+    ),
+    ("push", "json", "Avec --status : affiche du JSON."),
+    (
+        "push",
+        "retry_failed",
+        "Remet en file les envois bloqués (après en avoir corrigé la cause).",
+    ),
+    (
+        "push",
+        "wait",
+        "Réessaie pendant au plus SECONDES (par défaut : wait_seconds de [push]).",
+    ),
+    // --- Yearly report (commands::report) ---
+    (
+        "report",
+        "",
+        "Les chiffres de l'année pour les financeurs : ordinateurs certifiés, Raspberry Pi préparés, disques effacés par méthode, par structure partenaire (tableau, CSV ou JSON).",
+    ),
+    (
+        "report",
+        "from",
+        "Premier jour de la période, inclus (AAAA-MM-JJ ; par défaut : sans limite).",
+    ),
+    (
+        "report",
+        "to",
+        "Dernier jour de la période, inclus (AAAA-MM-JJ ; par défaut : sans limite).",
+    ),
+    (
+        "report",
+        "inputs",
+        "Lit aussi les fiches exportées par d'autres postes sous DOSSIER (certificats signés *.json, fiches *.json, JSON Lines *.jsonl) ; peut être répété.",
+    ),
+    ("report", "format", "Format de sortie."),
+    (
+        "report",
+        "out",
+        "Écrit le rapport dans FICHIER au lieu de la sortie standard.",
+    ),
+    // --- Deploy: image capture (commands::image) ---
+    (
+        "image",
+        "",
+        "Images de référence : en capturer une depuis le disque d'une machine de référence.",
+    ),
+    (
+        "image capture",
+        "",
+        "Fait une image de référence depuis le disque d'une machine de référence (lecture seule) : blocs utilisés seulement, zstd, avec sa carte des blocs, ses SHA-256 et une entrée de catalogue.",
+    ),
+    (
+        "image capture",
+        "device",
+        "Le disque de référence (/dev/sda, /dev/nvme0n1…), non monté en écriture, ou un fichier image de disque.",
+    ),
+    (
+        "image capture",
+        "out",
+        "Dossier pour l'image, sa carte des blocs, son SHA-256 et son entrée de catalogue.",
+    ),
+    (
+        "image capture",
+        "name",
+        "Nom de l'image et de ses fichiers (par défaut : golden-AAAA-MM-JJ).",
+    ),
+    (
+        "image capture",
+        "level",
+        "Niveau Zstandard, de 1 (rapide) à 19 (petit).",
+    ),
+    (
+        "image capture",
+        "json",
+        "Affiche des événements JSON au lieu de phrases.",
     ),
 ];
 

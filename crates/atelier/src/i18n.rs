@@ -108,6 +108,42 @@ pub enum Msg<'a> {
         /// What is wrong (with the line).
         cause: String,
     },
+    // ---- report (atelier report) ----
+    /// `--from` is after `--to`.
+    ReportPeriodReversed {
+        /// First day.
+        from: String,
+        /// Last day.
+        to: String,
+    },
+    /// An `--input` directory is not there.
+    ReportInputMissing {
+        /// The directory.
+        path: &'a Path,
+        /// The cause.
+        cause: String,
+    },
+    /// A file of an export directory could not be read as a record.
+    ReportSourceSkipped {
+        /// The file.
+        path: &'a Path,
+        /// The cause.
+        cause: String,
+    },
+    /// `--format pdf` without `--out`.
+    ReportPdfNeedsOut,
+    /// The report's PDF could not be made.
+    ReportPdfFailed {
+        /// The cause.
+        cause: String,
+    },
+    /// The report file could not be written.
+    ReportWriteFailed {
+        /// The file.
+        path: &'a Path,
+        /// The cause.
+        cause: String,
+    },
     /// A command needs root.
     NeedsRoot {
         /// The command.
@@ -537,6 +573,194 @@ pub enum Msg<'a> {
         /// The cause.
         cause: String,
     },
+    // --- Certificate PDF, labels and printing (commands::print) ---
+    /// A PDF or label could not be made (fonts, logo, QR…): the library's message.
+    PdfProblem(String),
+    /// The signed JSON stands but the PDF was not written.
+    PdfNotWritten,
+    /// A PDF or label file was written.
+    DocumentWritten {
+        /// The file.
+        path: &'a Path,
+    },
+    /// `print certificate` of a record that has no certificate.
+    PrintNotCertified,
+    /// A job was handed to a printer.
+    PrintSent {
+        /// The printer (URI or queue).
+        printer: &'a str,
+        /// The job id, or what `lp` said.
+        job: String,
+    },
+    /// Printing failed: the library's message.
+    PrintFailed(String),
+    /// `verify` of a PDF: what was checked.
+    VerifyPdfNote,
+    // --- Deploy: downloads and image capture (commands::deploy, commands::image) ---
+    /// A download's SHA-256 is not the expected one; nothing entered the cache.
+    DownloadMismatch {
+        /// The address.
+        url: &'a str,
+        /// The expected SHA-256.
+        expected: &'a str,
+        /// The SHA-256 of what arrived.
+        computed: &'a str,
+    },
+    /// The image is not in the cache and the network is not used.
+    DownloadOffline {
+        /// The address.
+        url: &'a str,
+        /// Where the cache would hold it.
+        path: &'a Path,
+        /// `--offline` was given (else: no network).
+        asked: bool,
+    },
+    /// The server refused the address (4xx) or kept failing (5xx).
+    DownloadStatus {
+        /// The address.
+        url: &'a str,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The connection kept failing; what arrived is kept for the next run.
+    DownloadFailed {
+        /// The address.
+        url: &'a str,
+        /// The last cause (library's message).
+        cause: String,
+    },
+    /// A bare address with no SHA-256 to check it against.
+    DownloadNoChecksum {
+        /// The address.
+        url: &'a str,
+    },
+    /// The image is ready in the cache.
+    DownloadReady {
+        /// The address.
+        url: &'a str,
+        /// Bytes received now.
+        received: u64,
+        /// Already cached (and re-verified).
+        from_cache: bool,
+    },
+    /// `atelier image capture` failed: the library's message.
+    ImageCaptureProblem(String),
+    /// `atelier image capture` wrote an image.
+    ImageCaptureDone {
+        /// The compressed image.
+        image: &'a Path,
+        /// Bytes kept (partition tables and used blocks).
+        used: u64,
+        /// Size of the disk.
+        disk: u64,
+        /// Size of the compressed file.
+        compressed: u64,
+        /// The catalogue snippet.
+        snippet: &'a Path,
+    },
+    // --- Push to central inventories (commands::push) ---
+    /// A record was queued for a sink.
+    PushQueued {
+        /// Sink name.
+        sink: &'a str,
+        /// Record id.
+        record: &'a str,
+    },
+    /// A record could not be queued for a sink (no inventory, no serial…).
+    PushNotQueued {
+        /// Sink name.
+        sink: &'a str,
+        /// Record id.
+        record: &'a str,
+        /// Why (English, from atelier-push).
+        cause: String,
+    },
+    /// The server took the record.
+    PushDelivered {
+        /// Sink name.
+        sink: &'a str,
+        /// Record id (short).
+        record: &'a str,
+        /// The server's answer, shortened.
+        answer: &'a str,
+    },
+    /// A push failed and will be retried.
+    PushWillRetry {
+        /// Sink name.
+        sink: &'a str,
+        /// Record id (short).
+        record: &'a str,
+        /// Why (English, from atelier-push).
+        cause: &'a str,
+    },
+    /// A push was refused and needs the operator.
+    PushFailed {
+        /// Sink name.
+        sink: &'a str,
+        /// Record id (short).
+        record: &'a str,
+        /// Why (English, from atelier-push).
+        cause: &'a str,
+    },
+    /// Counts of the outbox after a push.
+    PushSummary {
+        /// Delivered entries.
+        delivered: usize,
+        /// Entries still waiting.
+        waiting: usize,
+        /// Entries that need the operator.
+        failed: usize,
+    },
+    /// No sink in `[push]`.
+    PushNoSinks,
+    /// The `[push]` section is wrong.
+    PushConfigInvalid(String),
+    /// Only certified records are pushed.
+    PushNotCertified(String),
+    /// `--retry-failed` put N entries back.
+    PushRetryFailed(usize),
+    /// `--status` with an empty outbox.
+    PushNothingQueued,
+    // --- Purge: method policy and firmware erase (commands::wipe) ---
+    /// The method chosen for one device in the plan.
+    PlanDeviceMethod {
+        /// The device.
+        device: &'a str,
+        /// The method name.
+        method: &'a str,
+        /// True for Purge, false for Clear.
+        purge: bool,
+        /// Why (from the policy, in English).
+        reason: &'a str,
+    },
+    /// The hidden-area check of the plan (READ NATIVE MAX ADDRESS EXT).
+    PlanHiddenArea {
+        /// The device.
+        device: &'a str,
+        /// Sectors hidden (0 = none).
+        hidden: u64,
+        /// Native sectors.
+        native: u64,
+    },
+    /// The hidden-area check could not be made.
+    PlanHiddenAreaUnknown {
+        /// The device.
+        device: &'a str,
+        /// Why.
+        cause: &'a str,
+    },
+    /// A forced method the drive does not advertise (or that cannot run).
+    MethodRefused {
+        /// The device.
+        device: &'a str,
+        /// Why.
+        cause: String,
+    },
+    /// Progress label of a firmware erase.
+    PhaseFirmware {
+        /// The method.
+        method: &'a str,
+    },
 }
 
 /// Labels of the inventory summary (`atelier inventory`).
@@ -714,6 +938,60 @@ impl Label {
     }
 }
 
+/// Labels of the yearly report (`atelier report`).
+#[derive(Debug, Clone, Copy)]
+#[allow(missing_docs)] // each variant is its label, see `text`
+pub enum ReportLabel {
+    Title,
+    Period,
+    MachinesCertified,
+    WithSystem,
+    InProgress,
+    RaspberryPi,
+    OtherMedia,
+    DisksErased,
+    Failed,
+    Interrupted,
+    Partner,
+    ColumnMachines,
+    ColumnPi,
+    ColumnDisks,
+    RecordsRead,
+    DuplicatesSkipped,
+}
+
+impl ReportLabel {
+    /// The label in `lang`.
+    pub fn text(self, lang: Lang) -> &'static str {
+        use ReportLabel::*;
+        let (fr, en) = match self {
+            Title => ("Bilan d'activité", "Activity report"),
+            Period => ("Période", "Period"),
+            MachinesCertified => ("Ordinateurs certifiés", "Computers certified"),
+            WithSystem => (
+                "dont avec un système installé",
+                "of which with a system installed",
+            ),
+            InProgress => (
+                "Ordinateurs en cours (sans certificat)",
+                "Computers in progress (no certificate)",
+            ),
+            RaspberryPi => ("Raspberry Pi préparés", "Raspberry Pi units flashed"),
+            OtherMedia => ("Autres supports écrits", "Other media written"),
+            DisksErased => ("Disques effacés (vérifiés)", "Disks erased (verified)"),
+            Failed => ("échoués", "failed"),
+            Interrupted => ("interrompus", "interrupted"),
+            Partner => ("Structure partenaire", "Partner structure"),
+            ColumnMachines => ("PC", "PCs"),
+            ColumnPi => ("Pi", "Pi"),
+            ColumnDisks => ("disques", "disks"),
+            RecordsRead => ("fiches lues", "records read"),
+            DuplicatesSkipped => ("doublons ignorés", "duplicates skipped"),
+        };
+        lang.pick(fr, en)
+    }
+}
+
 impl Msg<'_> {
     /// The message in `lang`.
     pub fn text(&self, lang: Lang) -> String {
@@ -732,6 +1010,66 @@ impl Msg<'_> {
                     "cannot open the local store {}: {cause}. Check that the data partition is \
                      mounted read-write, or choose another folder with --data-dir.",
                     dir.display()
+                ),
+            },
+            Msg::ReportPeriodReversed { from, to } => match lang {
+                Fr => format!(
+                    "la période commence le {from} et finit le {to}, avant son début : \
+                     inversez --from et --to."
+                ),
+                En => format!(
+                    "the period starts on {from} and ends on {to}, before it starts: swap \
+                     --from and --to."
+                ),
+            },
+            Msg::ReportInputMissing { path, cause } => match lang {
+                Fr => format!(
+                    "le dossier d'export {} est introuvable ({cause}) : vérifiez que la clé ou \
+                     le disque est branché et monté, et le chemin.",
+                    path.display()
+                ),
+                En => format!(
+                    "the export folder {} cannot be found ({cause}): check that the stick or \
+                     disk is plugged in and mounted, and the path.",
+                    path.display()
+                ),
+            },
+            Msg::ReportSourceSkipped { path, cause } => match lang {
+                Fr => format!(
+                    "{} ignoré : ce n'est pas une fiche lisible ({cause}). Le rapport compte \
+                     les autres ; réexportez ce fichier depuis son poste si besoin.",
+                    path.display()
+                ),
+                En => format!(
+                    "{} skipped: not a readable record ({cause}). The report counts the \
+                     others; export that file again from its bench if needed.",
+                    path.display()
+                ),
+            },
+            Msg::ReportPdfNeedsOut => s(
+                "un PDF ne s'affiche pas dans le terminal : indiquez le fichier avec --out \
+                 bilan.pdf.",
+                "a PDF cannot be shown in the terminal: name the file with --out report.pdf.",
+            ),
+            Msg::ReportPdfFailed { cause } => match lang {
+                Fr => format!(
+                    "le PDF du bilan n'a pas pu être fait : {cause}. Le tableau et le CSV \
+                     (--format csv) restent disponibles."
+                ),
+                En => format!(
+                    "the report's PDF could not be made: {cause}. The table and the CSV \
+                     (--format csv) are still available."
+                ),
+            },
+            Msg::ReportWriteFailed { path, cause } => match lang {
+                Fr => format!(
+                    "impossible d'écrire le rapport dans {} : {cause}. Choisissez un autre \
+                     fichier avec --out.",
+                    path.display()
+                ),
+                En => format!(
+                    "cannot write the report to {}: {cause}. Choose another file with --out.",
+                    path.display()
                 ),
             },
             Msg::ConfigInvalid { path, cause } => match lang {
@@ -1272,6 +1610,7 @@ impl Msg<'_> {
                     "commit" => "table des partitions",
                     "verify" => "relecture",
                     "customise" => "personnalisation",
+                    "download" => "téléchargement",
                     other => other,
                 };
                 let en = match *phase {
@@ -1345,13 +1684,162 @@ impl Msg<'_> {
                     dir.display()
                 ),
             },
+            // --- Certificate PDF, labels and printing (commands::print) ---
+            Msg::PdfProblem(cause) => match lang {
+                Fr => format!("PDF ou étiquette impossible à produire : {cause}"),
+                En => format!("cannot make the PDF or label: {cause}"),
+            },
+            Msg::PdfNotWritten => s(
+                "le certificat signé (JSON) est bien établi, mais son PDF n'est pas écrit ; corrigez la cause ci-dessus puis lancez « atelier print certificate --out FICHIER.pdf ».",
+                "the signed certificate (JSON) is issued, but its PDF was not written; fix the cause above, then run `atelier print certificate --out FILE.pdf`.",
+            ),
+            Msg::DocumentWritten { path } => match lang {
+                Fr => format!("  Écrit dans {}", path.display()),
+                En => format!("  Written to {}", path.display()),
+            },
+            Msg::PrintNotCertified => s(
+                "cette fiche n'a pas de certificat signé : lancez d'abord « atelier certify ».",
+                "this record has no signed certificate: run `atelier certify` first.",
+            ),
+            Msg::PrintSent { printer, job } => match lang {
+                Fr => format!("Envoyé à l'imprimante {printer} (tâche {job})."),
+                En => format!("Sent to the printer {printer} (job {job})."),
+            },
+            Msg::PrintFailed(cause) => match lang {
+                Fr => format!("impression impossible : {cause}"),
+                En => format!("cannot print: {cause}"),
+            },
+            Msg::VerifyPdfNote => s(
+                "  Vérifié : la fiche signée contenue dans le PDF. La page imprimée n'est pas signée : comparez son identifiant, son verdict et son SHA-256 avec les lignes ci-dessus.",
+                "  Checked: the signed record inside the PDF. The printed page is not signed: compare its identifier, verdict and SHA-256 with the lines above.",
+            ),
+            // --- Deploy: downloads and image capture ---
+            Msg::DownloadMismatch {
+                url,
+                expected,
+                computed,
+            } => match lang {
+                Fr => format!(
+                    "{url} : le fichier téléchargé a le SHA-256 {computed}, mais {expected} est \
+                     attendu : ce n'est pas le fichier publié (abîmé, ou une autre version). Il a \
+                     été supprimé et rien n'a été écrit. Vérifiez le sha256 du catalogue (ou \
+                     --sha256) et l'adresse."
+                ),
+                En => format!(
+                    "{url}: the downloaded file has SHA-256 {computed}, but {expected} is \
+                     expected: it is not the published file (damaged, or another version). It was \
+                     deleted and nothing was written. Check the catalogue's sha256 (or --sha256) \
+                     and the address."
+                ),
+            },
+            Msg::DownloadOffline { url, path, asked } => {
+                let why = match (lang, asked) {
+                    (Fr, true) => "le mode hors ligne est demandé (--offline)",
+                    (Fr, false) => "cette machine n'a pas de réseau",
+                    (En, true) => "offline mode was asked for (--offline)",
+                    (En, false) => "this machine has no network",
+                };
+                match lang {
+                    Fr => format!(
+                        "{url} n'est pas dans le cache des images ({} manque) et {why} : rien \
+                         n'a été écrit. Branchez le banc au réseau et relancez, ou copiez le \
+                         fichier dans le cache.",
+                        path.display()
+                    ),
+                    En => format!(
+                        "{url} is not in the image cache ({} is missing) and {why}: nothing was \
+                         written. Connect the bench to the network and run again, or copy the \
+                         file into the cache.",
+                        path.display()
+                    ),
+                }
+            }
+            Msg::DownloadStatus { url, status } => match lang {
+                Fr => format!(
+                    "{url} : le serveur a répondu {status} ; rien n'a été écrit. Vérifiez \
+                     l'adresse (ou l'url du catalogue)."
+                ),
+                En => format!(
+                    "{url}: the server answered {status}; nothing was written. Check the address \
+                     (or the catalogue's url)."
+                ),
+            },
+            Msg::DownloadFailed { url, cause } => match lang {
+                Fr => format!(
+                    "{url} : le téléchargement a échoué ({cause}) ; rien n'a été écrit. Ce qui est \
+                     arrivé est gardé : la prochaine fois, il reprend là où il s'est arrêté. \
+                     Vérifiez le réseau."
+                ),
+                En => format!(
+                    "{url}: the download failed ({cause}); nothing was written. What arrived is \
+                     kept: the next run resumes where it stopped. Check the network."
+                ),
+            },
+            Msg::DownloadNoChecksum { url } => match lang {
+                Fr => format!(
+                    "{url} : aucun SHA-256 pour vérifier le téléchargement (aucun donné, et pas de \
+                     {url}.sha256 à côté) ; rien n'a été écrit. Donnez --sha256 tel que publié, \
+                     ou ajoutez l'image au catalogue."
+                ),
+                En => format!(
+                    "{url}: no SHA-256 to check the download against (none given, and no \
+                     {url}.sha256 beside it); nothing was written. Give --sha256 as published, \
+                     or add the image to the catalogue."
+                ),
+            },
+            Msg::DownloadReady {
+                url,
+                received,
+                from_cache,
+            } => match (lang, from_cache) {
+                (Fr, true) => format!("{url} : dans le cache, vérifié."),
+                (En, true) => format!("{url}: in the cache, verified."),
+                (Fr, false) => format!(
+                    "{url} : téléchargé ({}) et vérifié, gardé dans le cache.",
+                    bytes(lang, *received)
+                ),
+                (En, false) => format!(
+                    "{url}: downloaded ({}) and verified, kept in the cache.",
+                    bytes(lang, *received)
+                ),
+            },
+            Msg::ImageCaptureProblem(cause) => match lang {
+                Fr => format!("capture impossible (le disque n'a pas été modifié) : {cause}"),
+                En => format!("cannot capture (the disk was not changed): {cause}"),
+            },
+            Msg::ImageCaptureDone {
+                image,
+                used,
+                disk,
+                compressed,
+                snippet,
+            } => match lang {
+                Fr => format!(
+                    "Image écrite : {} ({} utilisés sur un disque de {}, {} compressés), avec sa \
+                     carte des blocs et ses SHA-256. Entrée de catalogue : {}",
+                    image.display(),
+                    bytes(lang, *used),
+                    bytes(lang, *disk),
+                    bytes(lang, *compressed),
+                    snippet.display()
+                ),
+                En => format!(
+                    "Image written: {} ({} used on a {} disk, {} compressed), with its block map \
+                     and SHA-256. Catalogue entry: {}",
+                    image.display(),
+                    bytes(lang, *used),
+                    bytes(lang, *disk),
+                    bytes(lang, *compressed),
+                    snippet.display()
+                ),
+            },
             Msg::NoRecords => s(
                 "aucune fiche dans le stockage local.",
                 "no record in the local store.",
             ),
             Msg::RecordsHeader => s(
-                "FICHE                                 CRÉÉE LE              EFFACEMENTS",
-                "RECORD                                CREATED               WIPES",
+                "FICHE                                 CRÉÉE LE             CONTENU",
+                "RECORD                                CREATED              CONTENTS",
             ),
             Msg::RecordNotFound { id } => match lang {
                 Fr => format!(
@@ -1405,6 +1893,148 @@ impl Msg<'_> {
                 "précisez le format d'export : --json.",
                 "choose the export format: --json.",
             ),
+            // --- Push to central inventories (commands::push) ---
+            Msg::PushQueued { sink, record } => match lang {
+                Fr => format!("fiche {record} mise en file pour « {sink} »."),
+                En => format!("record {record} queued for \"{sink}\"."),
+            },
+            Msg::PushNotQueued {
+                sink,
+                record,
+                cause,
+            } => match lang {
+                Fr => format!(
+                    "fiche {record} non envoyée à « {sink} » : {cause}. Complétez la fiche, puis « atelier push {record} »."
+                ),
+                En => format!(
+                    "record {record} not queued for \"{sink}\": {cause}. Complete the record, then `atelier push {record}`."
+                ),
+            },
+            Msg::PushDelivered {
+                sink,
+                record,
+                answer,
+            } => match lang {
+                Fr => format!("LIVRÉ      {sink} {record} : {answer}"),
+                En => format!("DELIVERED  {sink} {record}: {answer}"),
+            },
+            Msg::PushWillRetry {
+                sink,
+                record,
+                cause,
+            } => match lang {
+                Fr => format!(
+                    "EN ATTENTE {sink} {record} : {cause}. Nouvel essai automatique ; rien n'est perdu."
+                ),
+                En => format!(
+                    "PENDING    {sink} {record}: {cause}. It will be retried; nothing is lost."
+                ),
+            },
+            Msg::PushFailed {
+                sink,
+                record,
+                cause,
+            } => match lang {
+                Fr => format!(
+                    "BLOQUÉ     {sink} {record} : {cause}. Corrigez la cause, puis « atelier push --retry-failed »."
+                ),
+                En => format!(
+                    "BLOCKED    {sink} {record}: {cause}. Fix the cause, then `atelier push --retry-failed`."
+                ),
+            },
+            Msg::PushSummary {
+                delivered,
+                waiting,
+                failed,
+            } => match lang {
+                Fr => format!(
+                    "envois : {delivered} livré(s), {waiting} en attente, {failed} bloqué(s) (« atelier push --status » pour le détail)."
+                ),
+                En => format!(
+                    "pushes: {delivered} delivered, {waiting} waiting, {failed} blocked (`atelier push --status` for details)."
+                ),
+            },
+            Msg::PushNoSinks => s(
+                "aucun inventaire central configuré : ajoutez une section [push] avec des [[push.sinks]] dans atelier.toml (voir docs/push.md).",
+                "no central inventory configured: add a [push] section with [[push.sinks]] to atelier.toml (see docs/push.md).",
+            ),
+            Msg::PushConfigInvalid(e) => match lang {
+                Fr => format!("la section [push] d'atelier.toml est incorrecte : {e}."),
+                En => format!("the [push] section of atelier.toml is wrong: {e}."),
+            },
+            Msg::PushNotCertified(id) => match lang {
+                Fr => format!(
+                    "la fiche {id} n'a pas de certificat : seules les fiches certifiées sont envoyées. Lancez d'abord « atelier certify {id} »."
+                ),
+                En => format!(
+                    "record {id} has no certificate: only certified records are pushed. Run `atelier certify {id}` first."
+                ),
+            },
+            Msg::PushRetryFailed(n) => match lang {
+                Fr => format!("{n} envoi(s) bloqué(s) remis en file."),
+                En => format!("{n} blocked push(es) queued again."),
+            },
+            Msg::PushNothingQueued => s(
+                "rien en file : aucun envoi vers un inventaire central.",
+                "nothing queued: no push to a central inventory.",
+            ),
+            // --- Purge: method policy and firmware erase ---
+            Msg::PlanDeviceMethod {
+                device,
+                method,
+                purge,
+                reason,
+            } => {
+                let cat = if *purge { "Purge" } else { "Clear" };
+                match lang {
+                    Fr => format!(
+                        "{device} : méthode {method} (catégorie NIST {cat}) — raison : {reason}"
+                    ),
+                    En => {
+                        format!("{device}: method {method} (NIST category {cat}) — why: {reason}")
+                    }
+                }
+            }
+            Msg::PlanHiddenArea {
+                device,
+                hidden: 0,
+                native,
+            } => match lang {
+                Fr => format!(
+                    "{device} : zone cachée (HPA) : aucune (READ NATIVE MAX : {native} secteurs, tous adressables)"
+                ),
+                En => format!(
+                    "{device}: hidden area (HPA): none (READ NATIVE MAX: {native} sectors, all addressable)"
+                ),
+            },
+            Msg::PlanHiddenArea {
+                device,
+                hidden,
+                native,
+            } => match lang {
+                Fr => format!(
+                    "{device} : zone cachée (HPA) de {hidden} secteurs sur {native} : elle ne sera pas effacée, le résultat portera une exception"
+                ),
+                En => format!(
+                    "{device}: hidden area (HPA) of {hidden} of {native} sectors: it will not be erased; the result will carry an exception"
+                ),
+            },
+            Msg::PlanHiddenAreaUnknown { device, cause } => match lang {
+                Fr => format!("{device} : zone cachée (HPA) non vérifiable : {cause}"),
+                En => format!("{device}: hidden area (HPA) could not be checked: {cause}"),
+            },
+            Msg::MethodRefused { device, cause } => match lang {
+                Fr => format!(
+                    "{device} : méthode refusée — {cause}. Le disque ne l'annonce pas (ou cette version ne sait pas encore l'exécuter) ; lancez « atelier wipe » sans --method pour que le banc choisisse la plus forte disponible."
+                ),
+                En => format!(
+                    "{device}: method refused — {cause}. The drive does not advertise it (or this version cannot run it yet); run `atelier wipe` without --method to let the bench pick the strongest available."
+                ),
+            },
+            Msg::PhaseFirmware { method } => match lang {
+                Fr => format!("effacement par le disque ({method})"),
+                En => format!("drive erasing itself ({method})"),
+            },
         }
     }
 }

@@ -292,12 +292,12 @@ pub fn merge_identity(
 ) -> SystemIdentity {
     let mut out = sysfs.clone();
     let mut take = |name: &str, dst: &mut Field, table: &Field| {
-        if let (Some(t), Some(s)) = (table.value(), dst.value()) {
-            if t != s {
-                notes.push(format!(
-                    "{name}: tables say {t:?}, sysfs says {s:?}; keeping the tables' value"
-                ));
-            }
+        if let (Some(t), Some(s)) = (table.value(), dst.value())
+            && t != s
+        {
+            notes.push(format!(
+                "{name}: tables say {t:?}, sysfs says {s:?}; keeping the tables' value"
+            ));
         }
         *dst = table.clone();
     };

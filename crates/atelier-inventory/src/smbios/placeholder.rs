@@ -199,20 +199,22 @@ pub fn is_placeholder(raw: &str) -> bool {
         "serial",
         "dimm_serial",
     ] {
-        if let Some(rest) = n.strip_prefix(stem) {
-            if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()) {
-                return true;
-            }
+        if let Some(rest) = n.strip_prefix(stem)
+            && !rest.is_empty()
+            && rest.chars().all(|c| c.is_ascii_digit())
+        {
+            return true;
         }
     }
     if n.starts_with("array") && n.ends_with("_assettag") {
         return true;
     }
     let mut chars = t.chars();
-    if let Some(first) = chars.next() {
-        if FILLER_CHARS.contains(&first) && chars.all(|c| c == first) {
-            return true;
-        }
+    if let Some(first) = chars.next()
+        && FILLER_CHARS.contains(&first)
+        && chars.all(|c| c == first)
+    {
+        return true;
     }
     // A UUID (or any hex run with dashes) that is all zeros or all F.
     let hex: Vec<char> = t.chars().filter(|c| *c != '-').collect();

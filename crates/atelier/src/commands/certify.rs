@@ -2,8 +2,8 @@
 //! record (canonical JSON, SHA-256, Ed25519 with the bench's key; `atelier-certify`).
 //!
 //! A certificate is never issued for an incomplete or failed wipe: `certify` refuses a
-//! record whose wipes did not all pass. The PDF, printing and the push to the central
-//! inventory are not part of Atelier yet.
+//! record whose wipes did not all pass. `certify` also writes the PDF (see
+//! `commands::print`); `verify` reads a signed JSON or a certificate PDF.
 
 use std::path::Path;
 
@@ -155,7 +155,13 @@ pub fn run(ctx: &Context, args: &CertifyArgs) -> u8 {
             path: &path,
         },
     );
-    exit::OK
+    crate::commands::push::after_certify(ctx, &store, &updated);
+    // The PDF beside the JSON (commands::print): the JSON stands even when the PDF fails.
+    if crate::commands::print::write_certificate_pdf(ctx, &signed, &path.with_extension("pdf")) {
+        exit::OK
+    } else {
+        exit::FAILED
+    }
 }
 
 /// Runs `atelier verify`.
@@ -181,7 +187,13 @@ pub fn verify(ctx: &Context, args: &VerifyArgs) -> u8 {
             return exit::FAILED;
         }
     };
-    match verify_document(&bytes, &trusted) {
+    // A PDF certificate: its embedded signed record (atelier_certify::pdf::extract).
+    let checked = if atelier_certify::pdf::is_pdf(&bytes) {
+        atelier_certify::verify_pdf(&bytes, &trusted)
+    } else {
+        verify_document(&bytes, &trusted)
+    };
+    match checked {
         Ok(v) => {
             let cert = v.certificate();
             out!(
@@ -198,6 +210,9 @@ pub fn verify(ctx: &Context, args: &VerifyArgs) -> u8 {
                 }
                 .text(lang)
             );
+            if atelier_certify::pdf::is_pdf(&bytes) {
+                out!("{}", Msg::VerifyPdfNote.text(lang));
+            }
             exit::OK
         }
         Err(e) => {

@@ -3,7 +3,11 @@
 pub mod certify;
 pub mod deploy;
 pub mod devices;
+pub mod image;
 pub mod inventory;
+pub mod print;
+pub mod push;
 pub mod records;
+pub mod report;
 pub mod targets;
 pub mod wipe;

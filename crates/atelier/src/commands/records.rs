@@ -142,19 +142,59 @@ fn list(ctx: &Context, store: &Store, json: bool) -> u8 {
     }
     out!("{}", Msg::RecordsHeader.text(ctx.lang));
     for r in &records {
-        let wipes: Vec<String> = r
-            .sanitization
-            .iter()
-            .map(|e| format!("{} {}", e.device.name, status(ctx.lang, store, e)))
-            .collect();
         out!(
             "{}  {}  {}",
             r.id,
             r.created_at.format("%Y-%m-%d %H:%M:%S"),
-            wipes.join(", ")
+            contents(ctx.lang, store, r)
         );
     }
     exit::OK
+}
+
+/// One line saying what a record holds: the machine, each wipe, the deployment, the
+/// certificate.
+fn contents(lang: Lang, store: &Store, r: &AssetRecord) -> String {
+    let label = |l: Label| Msg::Label(l).text(lang);
+    let mut parts = Vec::new();
+    if let Some(hw) = &r.hardware {
+        let id = &hw.identity;
+        let machine: Vec<&str> = [
+            id.product_version.get().or(id.product_name.get()),
+            id.serial.get().or(id.devicetree_serial.get()),
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+        parts.push(format!(
+            "{} {}",
+            label(Label::Inventory),
+            if machine.is_empty() {
+                "?".to_owned()
+            } else {
+                machine.join(" ")
+            }
+        ));
+    }
+    parts.extend(
+        r.sanitization
+            .iter()
+            .map(|e| format!("{} {}", e.device.name, status(lang, store, e))),
+    );
+    if let Some(d) = &r.deployment {
+        parts.push(format!(
+            "{} {} → {} {}",
+            label(Label::Deployment),
+            d.image.name,
+            d.target.name,
+            Msg::Outcome(d.outcome).text(lang)
+        ));
+    }
+    if r.certificate.is_some() {
+        parts.push(format!("{} ✓", label(Label::Certificate)));
+    }
+    parts.join(" · ")
 }
 
 fn show(lang: Lang, store: &Store, record: &AssetRecord) {
