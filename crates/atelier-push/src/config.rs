@@ -30,6 +30,11 @@
 //! url = "https://records.example.org/api/records"
 //! token_env = "ARCHIVE_TOKEN"
 //! ca_file = "/media/atelier/our-ca.pem" # the organisation's own CA (added to the system's)
+//!
+//! [[push.sinks]]
+//! name = "usb"
+//! kind = "directory"                    # a USB stick: certificates, JSON Lines, PDFs, GLPI files
+//! path = "/media/atelier-usb"           # must be a mount point (require_mount = false to allow any folder)
 //! ```
 
 use std::collections::BTreeMap;
@@ -79,6 +84,8 @@ pub enum SinkKind {
     Snipeit,
     /// Any HTTPS endpoint taking the signed record as JSON, with an `Idempotency-Key`.
     Http,
+    /// A folder, usually a USB stick's mount point (see [`crate::directory`]).
+    Directory,
 }
 
 impl SinkKind {
@@ -88,6 +95,7 @@ impl SinkKind {
             SinkKind::Glpi => "glpi",
             SinkKind::Snipeit => "snipeit",
             SinkKind::Http => "http",
+            SinkKind::Directory => "directory",
         }
     }
 }
@@ -114,8 +122,16 @@ pub struct SinkConfig {
     /// Kind of server.
     pub kind: SinkKind,
     /// Address: the GLPI or Snipe-IT root URL, or the endpoint's URL. `https://`, or
-    /// `http://` to this machine only (127.0.0.1, localhost, [::1]).
+    /// `http://` to this machine only (127.0.0.1, localhost, [::1]). Not for `directory`.
+    #[serde(default)]
     pub url: String,
+    /// Directory sinks: the export folder (a USB stick's mount point).
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// Directory sinks: refuse a `path` that is not a mount point (default: true), so an
+    /// export never lands on the live system when the stick is not plugged in.
+    #[serde(default = "yes")]
+    pub require_mount: bool,
     /// File holding the API token (first line), mode 0600 or stricter.
     #[serde(default)]
     pub token_file: Option<PathBuf>,
@@ -146,6 +162,10 @@ pub struct SinkConfig {
     pub custom_fields: BTreeMap<String, String>,
 }
 
+fn yes() -> bool {
+    true
+}
+
 impl PushConfig {
     /// Checks what serde cannot: unique names, addresses, what each kind needs. The message
     /// names the sink and the key.
@@ -156,6 +176,24 @@ impl PushConfig {
             }
             if self.sinks[..i].iter().any(|s| s.name == sink.name) {
                 return Err(format!("push.sinks: two sinks are named \"{}\"", sink.name));
+            }
+            if sink.kind == SinkKind::Directory {
+                match &sink.path {
+                    Some(p) if p.is_absolute() => {}
+                    _ => {
+                        return Err(format!(
+                            "sink \"{}\": a directory sink needs path, an absolute folder",
+                            sink.name
+                        ));
+                    }
+                }
+                if !sink.url.is_empty() {
+                    return Err(format!(
+                        "sink \"{}\": a directory sink takes path, not url",
+                        sink.name
+                    ));
+                }
+                continue;
             }
             check_url(&sink.url).map_err(|e| format!("sink \"{}\": url: {e}", sink.name))?;
             if sink.token_file.is_some() && sink.token_env.is_some() {
@@ -236,7 +274,8 @@ mod tests {
         }
         let file: File = toml::from_str(&example).unwrap();
         file.push.check().unwrap();
-        assert_eq!(file.push.sinks.len(), 3);
+        assert_eq!(file.push.sinks.len(), 4);
+        assert!(file.push.sinks[3].require_mount);
         assert_eq!(file.push.sinks[1].custom_fields.len(), 2);
     }
 

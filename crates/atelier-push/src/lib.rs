@@ -13,7 +13,9 @@
 //!   by the caller with `atelier_inventory::glpi::glpi_inventory`; this crate does not depend
 //!   on the inventory stage);
 //! - [`snipeit`]: the Snipe-IT REST API (payload from [`snipeit::asset_payload`]);
-//! - [`http`]: any HTTPS endpoint taking the signed record as JSON, with `Idempotency-Key`.
+//! - [`http`]: any HTTPS endpoint taking the signed record as JSON, with `Idempotency-Key`;
+//! - [`directory`]: a folder, usually a USB stick (signed certificates, JSON Lines, PDFs and
+//!   GLPI inventories for `glpi-injector`); also used by `atelier export`.
 //!
 //! Nothing lost, nothing duplicated: an entry is only marked delivered after the server's
 //! acknowledgement was read in full; an entry whose sender died is sent again; and each sink
@@ -26,6 +28,7 @@
 
 pub mod backoff;
 pub mod config;
+pub mod directory;
 pub mod glpi;
 pub mod http;
 pub mod secret;
@@ -138,6 +141,7 @@ fn attempt(
                 reason: "Snipe-IT needs a token (token_file or token_env)".into(),
             },
         },
+        SinkKind::Directory => directory::deliver(sink, &entry.payload),
         SinkKind::Http => http::deliver(
             &opened.client,
             sink,

@@ -55,8 +55,56 @@ pub fn client(sink: &SinkConfig, timeout: Duration) -> Result<Client, String> {
     builder.build().map_err(|e| format!("HTTP client: {e}"))
 }
 
-/// An error of the transport (no answer, timeout, cut connection): always worth a retry.
+/// What to tell the operator about a refused server certificate.
+fn certificate_problem(c: &rustls::CertificateError) -> &'static str {
+    use rustls::CertificateError as C;
+    match c {
+        C::UnknownIssuer => {
+            "certificate not trusted: it is not signed by a known authority; if the organisation uses its own CA, give its PEM file as ca_file of this sink"
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "certificate not valid for this host name: use the name the certificate was made for in url, or ask for a certificate with this name"
+        }
+        C::Expired | C::ExpiredContext { .. } => {
+            "certificate expired: check the bench's clock, then ask for the server's certificate to be renewed"
+        }
+        C::NotValidYet | C::NotValidYetContext { .. } => {
+            "certificate not valid yet: check the bench's clock (date and time)"
+        }
+        C::Revoked => "certificate revoked: ask the server's administrator",
+        _ => "certificate refused: ask the server's administrator",
+    }
+}
+
+/// An error of the transport (no answer, timeout, cut connection, a refused certificate):
+/// always worth a retry (the entry stays pending).
 pub fn transport_error(what: &str, e: &reqwest::Error) -> Outcome {
+    let mut cause = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    // rustls' error reaches us wrapped by the connector (not downcastable): its text
+    // ("invalid peer certificate: …", rustls' `Display`) says which check failed.
+    if let Some(detail) = cause.strip_prefix("invalid peer certificate: ") {
+        use rustls::CertificateError as C;
+        let c = if detail.contains("UnknownIssuer") {
+            C::UnknownIssuer
+        } else if detail.contains("not valid for name") || detail.contains("NotValidForName") {
+            C::NotValidForName
+        } else if detail.contains("xpired") {
+            C::Expired
+        } else if detail.contains("NotValidYet") || detail.contains("not valid yet") {
+            C::NotValidYet
+        } else {
+            C::BadEncoding
+        };
+        return Outcome::Retry {
+            reason: format!("{what}: {} ({detail})", certificate_problem(&c)),
+            after: None,
+        };
+    }
     let kind = if e.is_timeout() {
         "no answer before the timeout"
     } else if e.is_connect() {
@@ -66,12 +114,6 @@ pub fn transport_error(what: &str, e: &reqwest::Error) -> Outcome {
     } else {
         "network error"
     };
-    let mut cause = String::new();
-    let mut source: Option<&dyn std::error::Error> = Some(e);
-    while let Some(s) = source {
-        cause = s.to_string();
-        source = s.source();
-    }
     Outcome::Retry {
         reason: format!("{what}: {kind} ({cause})"),
         after: None,

@@ -20,6 +20,11 @@
 //!   validation errors (missing model or status, duplicate asset tag); 429 with `Retry-After`.
 //! - [`Kind::Http`]: any POST stores the body once per `Idempotency-Key` (required, 400
 //!   without) and answers the first answer again for a known key.
+//!
+//! [`Simulator::start_tls`] puts any of them behind HTTPS with a certificate made at test
+//! time ([`tls`]), to test certificate checks (untrusted CA, `ca_file`, wrong host name).
+
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -123,6 +128,7 @@ pub struct Simulator {
     state: Arc<Mutex<State>>,
     server: Arc<Server>,
     thread: Option<JoinHandle<()>>,
+    tls: Option<tls::TlsFront>,
 }
 
 impl Simulator {
@@ -161,7 +167,19 @@ impl Simulator {
             state,
             server,
             thread: Some(thread),
+            tls: None,
         })
+    }
+
+    /// Starts a simulator of `kind` behind HTTPS with `cert` (see [`tls::TestCa`]): `url`
+    /// is then `https://127.0.0.1:PORT`.
+    pub fn start_tls(kind: Kind, cert: &tls::ServerCert) -> Result<Simulator, String> {
+        let mut sim = Self::start_on(kind, 0)?;
+        let backend = sim.url.trim_start_matches("http://").to_string();
+        let front = tls::TlsFront::start(cert, backend)?;
+        sim.url = format!("https://127.0.0.1:{}", front.port);
+        sim.tls = Some(front);
+        Ok(sim)
     }
 
     /// The simulator's state (to set faults and the token, and to look at what arrived).
@@ -172,6 +190,7 @@ impl Simulator {
 
 impl Drop for Simulator {
     fn drop(&mut self) {
+        self.tls = None;
         self.server.unblock();
         if let Some(t) = self.thread.take() {
             let _ = t.join();

@@ -9,12 +9,15 @@
 //! - `atelier certify` queues the new certificate and tries once ([`after_certify`]).
 //!
 //! The payloads are built here: the GLPI inventory by `atelier-inventory`, the Snipe-IT asset
-//! by `atelier-push`, the signed record (as `atelier verify` reads it) from the certificate.
+//! by `atelier-push`, the signed record (as `atelier verify` reads it) from the certificate,
+//! and for `directory` sinks (a USB stick) the bundle `atelier export` writes ([`bundle`]).
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use atelier_certify::SignedRecord;
 use atelier_inventory::glpi::{GlpiOptions, glpi_inventory};
+use atelier_push::directory::Bundle;
 use atelier_push::{EntryResult, FlushOptions, Outcome, PushConfig, SinkKind};
 use atelier_record::AssetRecord;
 use atelier_store::{PushState, Store};
@@ -51,7 +54,7 @@ pub struct PushArgs {
 }
 
 /// The signed-record document of a certified record (what `atelier certify` wrote).
-fn signed_document(record: &AssetRecord) -> Result<String, String> {
+fn signed_record(record: &AssetRecord) -> Result<SignedRecord, String> {
     let seal = record
         .certificate
         .as_ref()
@@ -63,40 +66,73 @@ fn signed_document(record: &AssetRecord) -> Result<String, String> {
         format: atelier_certify::SIGNED_RECORD_FORMAT.to_string(),
         record_json,
         seal,
-    }
-    .to_json_line())
+    })
+}
+
+/// The GLPI native inventory of `record`, with GLPI tag `tag`.
+fn glpi_payload(record: &AssetRecord, tag: Option<String>) -> Result<serde_json::Value, String> {
+    let hw = record
+        .hardware
+        .as_ref()
+        .ok_or("the record has no inventory (atelier inventory)")?;
+    Ok(glpi_inventory(
+        hw,
+        &GlpiOptions {
+            version_client: format!("atelier {}", env!("CARGO_PKG_VERSION")),
+            hostname: None,
+            tag,
+        },
+    ))
+}
+
+/// What `atelier export` and `directory` sinks write for `record`: its signed certificate,
+/// its GLPI inventory (when it has an inventory) and the path of its PDF under
+/// `certificates` (the bench's `DATA/certificates`, where `atelier certify` writes it).
+pub fn bundle(record: &AssetRecord, certificates: &Path) -> Result<(SignedRecord, Bundle), String> {
+    let signed = signed_record(record)?;
+    let certificate_id = record
+        .certificate
+        .as_ref()
+        .map(|c| c.certificate_id)
+        .ok_or("the record has no certificate (atelier certify)")?;
+    let bundle = Bundle {
+        certificate_id,
+        signed_pretty: signed.to_json_pretty(),
+        signed_line: signed.to_json_line(),
+        glpi_inventory: glpi_payload(record, None).ok(),
+        pdf: Some(certificates.join(format!("{certificate_id}.pdf"))),
+    };
+    Ok((signed, bundle))
 }
 
 /// The payload of `record` for a sink of `kind`.
-fn payload(record: &AssetRecord, sink: &atelier_push::SinkConfig) -> Result<String, String> {
+fn payload(
+    record: &AssetRecord,
+    sink: &atelier_push::SinkConfig,
+    certificates: &Path,
+) -> Result<String, String> {
     match sink.kind {
-        SinkKind::Glpi => {
-            let hw = record
-                .hardware
-                .as_ref()
-                .ok_or("the record has no inventory (atelier inventory)")?;
-            let inv = glpi_inventory(
-                hw,
-                &GlpiOptions {
-                    version_client: format!("atelier {}", env!("CARGO_PKG_VERSION")),
-                    hostname: None,
-                    tag: sink.tag.clone(),
-                },
-            );
-            Ok(inv.to_string())
-        }
+        SinkKind::Glpi => glpi_payload(record, sink.tag.clone()).map(|v| v.to_string()),
         SinkKind::Snipeit => atelier_push::snipeit::asset_payload(record, sink)
             .and_then(|a| serde_json::to_string(&a).map_err(|e| e.to_string())),
-        SinkKind::Http => signed_document(record),
+        SinkKind::Http => signed_record(record).map(|s| s.to_json_line()),
+        SinkKind::Directory => bundle(record, certificates)
+            .and_then(|(_, b)| serde_json::to_string(&b).map_err(|e| e.to_string())),
     }
 }
 
 /// Queues `record` for every sink; prints one line per sink. Returns false when nothing could
 /// be queued because of the store.
-fn enqueue(lang: Lang, store: &Store, config: &PushConfig, record: &AssetRecord) -> bool {
+fn enqueue(
+    lang: Lang,
+    store: &Store,
+    config: &PushConfig,
+    record: &AssetRecord,
+    certificates: &Path,
+) -> bool {
     let id = record.id.to_string();
     for sink in &config.sinks {
-        match payload(record, sink) {
+        match payload(record, sink, certificates) {
             Ok(p) => match atelier_push::enqueue(store, record.id, sink, p) {
                 Ok(_) => output::say(
                     lang,
@@ -121,6 +157,11 @@ fn enqueue(lang: Lang, store: &Store, config: &PushConfig, record: &AssetRecord)
         }
     }
     true
+}
+
+/// Where `atelier certify` writes certificates (JSON and PDF).
+fn certificates_dir(ctx: &Context) -> PathBuf {
+    ctx.data_dir().join("certificates")
 }
 
 fn push_config(ctx: &Context) -> Option<PushConfig> {
@@ -240,7 +281,7 @@ pub fn run(ctx: &Context, args: &PushArgs) -> u8 {
             output::error(lang, &Msg::PushNotCertified(record.id.to_string()));
             return exit::REFUSED;
         }
-        if !enqueue(lang, &store, &config, &record) {
+        if !enqueue(lang, &store, &config, &record, &certificates_dir(ctx)) {
             return exit::FAILED;
         }
     }
@@ -259,7 +300,7 @@ pub fn after_certify(ctx: &Context, store: &Store, record: &AssetRecord) {
     if config.sinks.is_empty() || !config.after_certify {
         return;
     }
-    if enqueue(lang, store, &config, record) {
+    if enqueue(lang, store, &config, record, &certificates_dir(ctx)) {
         let options = FlushOptions {
             all_now: false,
             wait: Duration::ZERO,
