@@ -10,7 +10,12 @@
 //!   its data (Table 45, §7.12.7: words 10–19 serial, 23–26 firmware, 27–46 model, 59 sanitize,
 //!   60–61 and 100–103 capacity, 69 additional supported, 82–87 command sets, 89/90 erase times,
 //!   128 security status, 169 DATA SET MANAGEMENT, 217 rotation rate, 255 integrity word);
-//!   §7.26 READ NATIVE MAX ADDRESS EXT (27h, HPA feature set, §4.11);
+//!   §7.26 READ NATIVE MAX ADDRESS EXT (27h, HPA feature set, §4.11); the Security feature set
+//!   commands SECURITY SET PASSWORD (F1h), SECURITY UNLOCK (F2h), SECURITY ERASE PREPARE (F3h),
+//!   SECURITY ERASE UNIT (F4h) and SECURITY DISABLE PASSWORD (F6h), whose 512-byte data block
+//!   is word 0 control (bit 0 identifier: 0 user / 1 master; bit 1 enhanced erase for ERASE
+//!   UNIT; bit 8 master password capability for SET PASSWORD), words 1–16 the 32-byte password,
+//!   word 17 the master password identifier (SET PASSWORD with identifier = master only);
 //! - **SPC-4** §4.5 sense data (response codes 70h/71h fixed, 72h/73h descriptor; sense keys).
 //!
 //! Builders are pure functions. The [`AtaPassThrough`] trait is the transport: a real
@@ -176,6 +181,131 @@ pub fn sanitize_cdb(op: SanitizeOp) -> [u8; 16] {
         true,
         true,
     )
+}
+
+/// ATA command SECURITY SET PASSWORD.
+pub const ATA_SECURITY_SET_PASSWORD: u8 = 0xF1;
+/// ATA command SECURITY UNLOCK.
+pub const ATA_SECURITY_UNLOCK: u8 = 0xF2;
+/// ATA command SECURITY ERASE PREPARE.
+pub const ATA_SECURITY_ERASE_PREPARE: u8 = 0xF3;
+/// ATA command SECURITY ERASE UNIT.
+pub const ATA_SECURITY_ERASE_UNIT: u8 = 0xF4;
+/// ATA command SECURITY DISABLE PASSWORD.
+pub const ATA_SECURITY_DISABLE_PASSWORD: u8 = 0xF6;
+
+/// Length of an ATA security password (words 1–16 of the data block).
+pub const PASSWORD_LEN: usize = 32;
+
+/// An ATA security password: 32 bytes, shorter ones padded with zeros (as `hdparm` does).
+/// `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AtaPassword([u8; PASSWORD_LEN]);
+
+impl AtaPassword {
+    /// A password from text (at most 32 bytes; padded with zeros).
+    pub fn from_text(text: &str) -> Result<Self, AtaError> {
+        let b = text.as_bytes();
+        if b.len() > PASSWORD_LEN {
+            return Err(AtaError::BadData(format!(
+                "an ATA password is at most {PASSWORD_LEN} bytes"
+            )));
+        }
+        let mut p = [0u8; PASSWORD_LEN];
+        p[..b.len()].copy_from_slice(b);
+        Ok(Self(p))
+    }
+
+    /// The 32 bytes.
+    pub fn bytes(&self) -> &[u8; PASSWORD_LEN] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AtaPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AtaPassword(…)")
+    }
+}
+
+/// Which password a security command compares (word 0 bit 0 of the data block).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordId {
+    /// 0: the user password.
+    User,
+    /// 1: the master password.
+    Master,
+}
+
+/// The 512-byte data block of the security commands: word 0 `control`, words 1–16 the
+/// password (bytes in order, as ACS-3 and `hdparm` transfer them), the rest zero. Word 17
+/// (master password identifier) stays 0: it is only read when SET PASSWORD sets the master
+/// password, which the bench never does.
+pub fn security_data_block(control: u16, password: &AtaPassword) -> [u8; 512] {
+    let mut block = [0u8; 512];
+    block[..2].copy_from_slice(&control.to_le_bytes());
+    block[2..2 + PASSWORD_LEN].copy_from_slice(password.bytes());
+    block
+}
+
+/// Word 0 of SECURITY SET PASSWORD: identifier (bit 0) and master password capability
+/// (bit 8: 0 High, 1 Maximum). The bench sets a user password at High, so a lost password can
+/// still be cleared by the master password (by its owner) with an erase.
+pub fn set_password_control(id: PasswordId, maximum: bool) -> u16 {
+    u16::from(id == PasswordId::Master) | (u16::from(maximum) << 8)
+}
+
+/// Word 0 of SECURITY ERASE UNIT: identifier (bit 0) and enhanced erase (bit 1).
+pub fn erase_unit_control(id: PasswordId, enhanced: bool) -> u16 {
+    u16::from(id == PasswordId::Master) | (u16::from(enhanced) << 1)
+}
+
+/// Word 0 of SECURITY UNLOCK and SECURITY DISABLE PASSWORD: identifier (bit 0).
+pub fn identifier_control(id: PasswordId) -> u16 {
+    u16::from(id == PasswordId::Master)
+}
+
+/// A security command that sends one 512-byte data block (PIO Data-Out, 28-bit, COUNT 1):
+/// SET PASSWORD, UNLOCK, ERASE UNIT, DISABLE PASSWORD.
+pub fn security_data_out_cdb(command: u8) -> [u8; 16] {
+    pass_through_16(
+        &Taskfile {
+            count: 1,
+            command,
+            ..Taskfile::default()
+        },
+        Protocol::PioDataOut,
+        false,
+        false,
+    )
+}
+
+/// SECURITY ERASE PREPARE (F3h): non-data, 28-bit; must come right before ERASE UNIT.
+pub fn security_erase_prepare_cdb() -> [u8; 16] {
+    pass_through_16(
+        &Taskfile {
+            command: ATA_SECURITY_ERASE_PREPARE,
+            ..Taskfile::default()
+        },
+        Protocol::NonData,
+        false,
+        false,
+    )
+}
+
+/// The time given to SECURITY ERASE UNIT: the drive's own estimate (IDENTIFY word 89 normal,
+/// word 90 enhanced) doubled plus 30 minutes; 12 hours when the drive gives none (a large
+/// hard disk at 100 MB/s needs hours).
+pub fn erase_unit_timeout(security: &SecurityStatus, enhanced: bool) -> Duration {
+    let minutes = if enhanced {
+        security.enhanced_erase_minutes
+    } else {
+        security.erase_minutes
+    };
+    match minutes {
+        Some(m) => Duration::from_secs(u64::from(m) * 2 * 60 + 30 * 60),
+        None => Duration::from_secs(12 * 3600),
+    }
 }
 
 /// Data phase of a pass-through command.
@@ -816,5 +946,66 @@ mod tests {
         assert_eq!(erase_minutes(0x001E), Some(60));
         assert_eq!(erase_minutes(0x8000 | 300), Some(600));
         assert_eq!(erase_minutes(0x00FF), Some(510));
+    }
+
+    #[test]
+    fn security_cdb_bytes() {
+        // PIO Data-Out: PROTOCOL 5 << 1 = 0Ah; T_DIR 0, BYTE_BLOCK 1, T_LENGTH 2 = 06h; COUNT 1.
+        assert_eq!(
+            security_data_out_cdb(ATA_SECURITY_SET_PASSWORD),
+            [0x85, 0x0A, 0x06, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0xF1, 0]
+        );
+        assert_eq!(security_data_out_cdb(ATA_SECURITY_UNLOCK)[14], 0xF2);
+        assert_eq!(security_data_out_cdb(ATA_SECURITY_ERASE_UNIT)[14], 0xF4);
+        assert_eq!(
+            security_data_out_cdb(ATA_SECURITY_DISABLE_PASSWORD)[14],
+            0xF6
+        );
+        // Non-data: PROTOCOL 3 << 1 = 06h, no transfer.
+        assert_eq!(
+            security_erase_prepare_cdb(),
+            [0x85, 0x06, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xF3, 0]
+        );
+    }
+
+    #[test]
+    fn security_data_block_layout() {
+        let pw = AtaPassword::from_text("0123456789abcdef0123456789abcdef").unwrap();
+        // SET PASSWORD, user, High: word 0 = 0000h.
+        let b = security_data_block(set_password_control(PasswordId::User, false), &pw);
+        assert_eq!(&b[0..2], &[0, 0]);
+        assert_eq!(&b[2..34], b"0123456789abcdef0123456789abcdef");
+        assert!(
+            b[34..].iter().all(|&x| x == 0),
+            "word 17 (master id) and the rest untouched"
+        );
+        // Maximum level: bit 8.
+        assert_eq!(set_password_control(PasswordId::User, true), 0x0100);
+        // ERASE UNIT: enhanced is bit 1, master identifier bit 0.
+        let e = security_data_block(erase_unit_control(PasswordId::User, true), &pw);
+        assert_eq!(&e[0..2], &[0x02, 0x00]);
+        assert_eq!(erase_unit_control(PasswordId::User, false), 0);
+        assert_eq!(erase_unit_control(PasswordId::Master, false), 1);
+        assert_eq!(identifier_control(PasswordId::Master), 1);
+        // A short password is padded with zeros; a long one refused; Debug hides it.
+        let short = AtaPassword::from_text("abc").unwrap();
+        assert_eq!(&short.bytes()[..4], b"abc\0");
+        assert!(AtaPassword::from_text(&"x".repeat(33)).is_err());
+        assert!(!format!("{short:?}").contains("abc"));
+    }
+
+    #[test]
+    fn erase_unit_timeout_has_a_margin() {
+        let s = SecurityStatus {
+            erase_minutes: Some(60),
+            enhanced_erase_minutes: Some(2),
+            ..SecurityStatus::default()
+        };
+        assert_eq!(erase_unit_timeout(&s, false), Duration::from_secs(150 * 60));
+        assert_eq!(erase_unit_timeout(&s, true), Duration::from_secs(34 * 60));
+        assert_eq!(
+            erase_unit_timeout(&SecurityStatus::default(), true),
+            Duration::from_secs(12 * 3600)
+        );
     }
 }

@@ -20,6 +20,7 @@
 //! private `sys` module, behind safe functions.
 
 pub mod ata;
+pub mod ata_scripted;
 mod discovery;
 mod eligibility;
 mod io;

@@ -110,7 +110,8 @@ pub fn probe(root: &SystemRoot, device: &BlockDevice) -> Probe {
 /// The firmware part of a job's journaled parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FirmwareParams {
-    /// The method (only the NVMe Format ones run in this version).
+    /// The method: NVMe Format ([`run_format_session`]) or ATA Security Erase
+    /// ([`crate::ata_security::run_security_erase_session`]).
     pub method: PolicyMethod,
 }
 
@@ -160,10 +161,10 @@ pub fn presample_positions(total_sectors: u64, count: u64, seed: u64) -> Vec<u64
 }
 
 /// One hashed sector.
-struct Sample {
+pub(crate) struct Sample {
     lba: u64,
     hash: [u8; 32],
-    was_expected: bool,
+    pub(crate) was_expected: bool,
 }
 
 fn read_sector(dev: &dyn BlockIo, lba: u64, buf: &mut AlignedBuffer) -> std::io::Result<()> {
@@ -305,23 +306,10 @@ pub fn run_format_session(
     .into();
 
     // 3. Hash the sample sectors before the erase.
-    let total = dev.size_bytes() / sector;
-    let mut buf = AlignedBuffer::zeroed(sector as usize);
-    let mut samples = Vec::new();
-    for lba in presample_positions(total, PRESAMPLE_SECTORS, params.sample_seed) {
-        if let Err(e) = read_sector(dev, lba, &mut buf) {
-            return fail(
-                section,
-                format!("nothing erased: sector {lba} could not be read before the erase: {e}"),
-                progress,
-            );
-        }
-        samples.push(Sample {
-            lba,
-            hash: Sha256::digest(buf.as_slice()).into(),
-            was_expected: is_pattern(buf.as_slice(), expected),
-        });
-    }
+    let samples = match presample(dev, expected, params.sample_seed) {
+        Ok(s) => s,
+        Err(e) => return fail(section, e, progress),
+    };
     section.presampled_sectors = samples.len() as u64;
     section.presampled_distinct = samples.iter().filter(|s| !s.was_expected).count() as u64;
     if cancel.load(Ordering::Relaxed) {
@@ -345,7 +333,7 @@ pub fn run_format_session(
     let (r, sent) = nvme::run(ctrl, &cmd, None, FORMAT_TIMEOUT);
     let erase_seconds = started.elapsed().as_secs_f64();
     section.commands.push(record_command(&sent));
-    let mut progress = JobProgress {
+    let progress = JobProgress {
         pass_index: params.passes.len() as u32,
         write_seconds: erase_seconds,
         ..JobProgress::default()
@@ -360,6 +348,61 @@ pub fn run_format_session(
 
     // 5. Verify: NIST sampled read-back against the promised content, and the hashed sectors.
     observer.before_verify();
+    let end = verify_erase(
+        dev,
+        &samples,
+        expected,
+        params,
+        cfg,
+        observer,
+        cancel,
+        &mut section,
+        progress,
+    );
+    (end, section)
+}
+
+/// Hashes the sample sectors (see [`presample_positions`]) before a firmware erase.
+pub(crate) fn presample(
+    dev: &dyn BlockIo,
+    expected: Option<PassPattern>,
+    seed: u64,
+) -> Result<Vec<Sample>, String> {
+    let sector = u64::from(dev.logical_sector_size());
+    let total = dev.size_bytes() / sector;
+    let mut buf = AlignedBuffer::zeroed(sector as usize);
+    let mut samples = Vec::new();
+    for lba in presample_positions(total, PRESAMPLE_SECTORS, seed) {
+        read_sector(dev, lba, &mut buf).map_err(|e| {
+            format!("nothing erased: sector {lba} could not be read before the erase: {e}")
+        })?;
+        samples.push(Sample {
+            lba,
+            hash: Sha256::digest(buf.as_slice()).into(),
+            was_expected: is_pattern(buf.as_slice(), expected),
+        });
+    }
+    Ok(samples)
+}
+
+/// After a firmware erase: the NIST sampled (or full) read-back against the promised content
+/// when there is one, and the hashed sectors read again (none may still hold its old
+/// content). Fills the section's `presampled_unchanged`; returns the session's end.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn verify_erase(
+    dev: &dyn BlockIo,
+    samples: &[Sample],
+    expected: Option<PassPattern>,
+    params: &WipeParams,
+    cfg: &EngineConfig,
+    observer: &dyn WipeObserver,
+    cancel: &AtomicBool,
+    section: &mut FirmwareErase,
+    mut progress: JobProgress,
+) -> SessionEnd {
+    let sector = u64::from(dev.logical_sector_size());
+    let total = dev.size_bytes() / sector;
+    let mut buf = AlignedBuffer::zeroed(sector as usize);
     let mode = params.verification;
     let ranges = match mode {
         VerificationMode::Full => vec![SectorRange {
@@ -392,16 +435,13 @@ pub fn run_format_session(
                         ),
                         Stop::Aborted(r) => (Outcome::Failed, r),
                     };
-                    return (
-                        SessionEnd {
-                            outcome,
-                            detail: Some(detail),
-                            progress,
-                            verification: None,
-                            verify_seconds: verify_started.elapsed().as_secs_f64(),
-                        },
-                        section,
-                    );
+                    return SessionEnd {
+                        outcome,
+                        detail: Some(detail),
+                        progress,
+                        verification: None,
+                        verify_seconds: verify_started.elapsed().as_secs_f64(),
+                    };
                 }
             }
         }
@@ -410,7 +450,7 @@ pub fn run_format_session(
     let mut unchanged = 0u64;
     let mut unreadable = 0u64;
     let mut not_pattern = 0u64;
-    for s in &samples {
+    for s in samples {
         match read_sector(dev, s.lba, &mut buf) {
             Ok(()) => {
                 let now: [u8; 32] = Sha256::digest(buf.as_slice()).into();
@@ -464,20 +504,17 @@ pub fn run_format_session(
             section.expected_content
         ))
     };
-    (
-        SessionEnd {
-            outcome: if passed {
-                Outcome::Passed
-            } else {
-                Outcome::Failed
-            },
-            detail,
-            progress,
-            verification: Some(verification),
-            verify_seconds,
+    SessionEnd {
+        outcome: if passed {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
         },
-        section,
-    )
+        detail,
+        progress,
+        verification: Some(verification),
+        verify_seconds,
+    }
 }
 
 struct VerifyOnly<'a> {

@@ -17,9 +17,13 @@
 //! - [`policy`]: per media type and drive capability, the strongest method and its NIST label
 //!   (Clear or Purge); the operator may pick a weaker one only explicitly.
 //! - [`firmware`]: the drive's own erase — capabilities probe (NVMe Identify, ATA IDENTIFY,
-//!   READ NATIVE MAX), NVMe Format NVM with before/after sampling. ATA SECURITY ERASE and
-//!   SANITIZE, NVMe Sanitize, SCSI SANITIZE are in the policy table but not executed yet.
+//!   READ NATIVE MAX), NVMe Format NVM with before/after sampling. ATA SANITIZE, NVMe
+//!   Sanitize, SCSI SANITIZE are in the policy table but not executed yet.
+//! - [`ata_security`]: ATA SECURITY ERASE UNIT (normal / enhanced) with a journaled temporary
+//!   password, and the recovery of a password an interrupted erase left on a drive.
+//! - [`unfreeze`]: frozen SATA drives — the suspend-to-RAM cycle that lifts the freeze lock.
 
+pub mod ata_security;
 pub mod engine;
 pub mod firmware;
 pub mod job;
@@ -27,6 +31,7 @@ pub mod method;
 pub mod pattern;
 pub mod policy;
 pub mod sampling;
+pub mod unfreeze;
 
 pub use engine::{BlockIo, EngineConfig};
 pub use job::{

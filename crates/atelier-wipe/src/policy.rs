@@ -107,7 +107,11 @@ impl PolicyMethod {
     pub fn implemented(self) -> bool {
         matches!(
             self,
-            Self::NvmeFormat | Self::NvmeFormatCrypto | Self::Overwrite
+            Self::NvmeFormat
+                | Self::NvmeFormatCrypto
+                | Self::AtaSecurityErase
+                | Self::AtaSecurityEraseEnhanced
+                | Self::Overwrite
         )
     }
 
@@ -296,7 +300,9 @@ pub fn candidates(caps: &Capabilities) -> Vec<Candidate> {
                 );
             }
             let sec = a.security;
-            if sec.supported && !sec.locked {
+            // Locked, frozen, a foreign password or an expired attempt counter: SECURITY ERASE
+            // cannot run now (the overwrite reason says why and what to do).
+            if sec.supported && !sec.locked && !sec.frozen && !sec.enabled && !sec.count_expired {
                 if sec.enhanced_erase {
                     push(
                         PolicyMethod::AtaSecurityEraseEnhanced,
@@ -322,6 +328,7 @@ pub fn candidates(caps: &Capabilities) -> Vec<Candidate> {
             "SCSI SANITIZE is not supported by this version of the bench".to_string()
         }
         (_, Some(err)) => format!("the drive's capabilities could not be read ({err})"),
+        _ if security_blocked(caps).is_some() => security_blocked(caps).unwrap_or_default(),
         _ if out.is_empty() => {
             "the drive advertises no sanitize, format or security erase command".to_string()
         }
@@ -333,6 +340,26 @@ pub fn candidates(caps: &Capabilities) -> Vec<Candidate> {
         reason: overwrite_reason,
     });
     out
+}
+
+/// Why a drive that supports the Security feature set cannot run SECURITY ERASE now.
+fn security_blocked(caps: &Capabilities) -> Option<String> {
+    let sec = caps.ata?.security;
+    if !sec.supported {
+        return None;
+    }
+    let why = if sec.frozen && !sec.locked {
+        "the drive supports ATA Security Erase but is frozen by the BIOS (word 128 bit 3): run with --unfreeze (a 5-second suspend to RAM) to use it"
+    } else if sec.locked {
+        "the drive is locked by an ATA password (word 128 bit 2): `atelier wipe --recover` removes one the bench set; otherwise it needs its owner's password"
+    } else if sec.enabled {
+        "the drive has an ATA user password the bench did not set (word 128 bit 1)"
+    } else if sec.count_expired {
+        "the drive refused too many passwords (word 128 bit 4): power it off and on"
+    } else {
+        return None;
+    };
+    Some(why.to_string())
 }
 
 /// The decision for one device: what runs, what the strongest option was, and why.
@@ -530,8 +557,13 @@ fn not_advertised_why(caps: &Capabilities) -> String {
             n.format_attributes.crypto_erase
         ),
         (_, _, Some(a)) => format!(
-            "SANITIZE feature set={}, Security feature set={}, enhanced erase={}",
-            a.sanitize.supported, a.security.supported, a.security.enhanced_erase
+            "SANITIZE feature set={}, Security feature set={}, enhanced erase={}, frozen={}, locked={}, password set={}",
+            a.sanitize.supported,
+            a.security.supported,
+            a.security.enhanced_erase,
+            a.security.frozen,
+            a.security.locked,
+            a.security.enabled
         ),
         (media, _, _) => format!("{media:?} media has no firmware sanitize command"),
     }
@@ -713,12 +745,15 @@ mod tests {
                 ("overwrite", NistCategory::Clear),
             ]
         );
-        // Not implemented yet: auto falls back to overwrite and says why.
+        // SANITIZE is not implemented yet: auto takes enhanced SECURITY ERASE and says why.
         let d = decide(&c, Requested::Auto).unwrap();
-        assert_eq!(d.method, PolicyMethod::Overwrite);
+        assert_eq!(d.method, PolicyMethod::AtaSecurityEraseEnhanced);
+        assert_eq!(d.category, NistCategory::Purge);
         assert!(
             d.reason
-                .contains("ata-sanitize-crypto is not supported by this version")
+                .contains("the stronger ata-sanitize-crypto is not supported by this version"),
+            "{}",
+            d.reason
         );
         assert_eq!(
             decide(&c, Requested::Exact(PolicyMethod::AtaSanitizeBlock)),
@@ -750,6 +785,58 @@ mod tests {
             },
         );
         assert_eq!(order(&locked), ["overwrite"]);
+        let d = decide(&locked, Requested::Auto).unwrap();
+        assert!(d.reason.contains("--recover"), "{}", d.reason);
+    }
+
+    #[test]
+    fn frozen_or_foreign_password_falls_back_and_says_why() {
+        let frozen = ata(
+            MediaClass::SataSsd,
+            SanitizeSupport::default(),
+            SecurityStatus {
+                supported: true,
+                frozen: true,
+                enhanced_erase: true,
+                ..SecurityStatus::default()
+            },
+        );
+        assert_eq!(order(&frozen), ["overwrite"]);
+        let d = decide(&frozen, Requested::Auto).unwrap();
+        assert_eq!(d.method, PolicyMethod::Overwrite);
+        assert!(d.reason.contains("--unfreeze"), "{}", d.reason);
+        assert!(matches!(
+            decide(&frozen, Requested::Exact(PolicyMethod::AtaSecurityErase)),
+            Err(PolicyError::NotAdvertised { .. })
+        ));
+        let foreign = ata(
+            MediaClass::SataHdd,
+            SanitizeSupport::default(),
+            SecurityStatus {
+                supported: true,
+                enabled: true,
+                ..SecurityStatus::default()
+            },
+        );
+        assert_eq!(order(&foreign), ["overwrite"]);
+        // Unfrozen and free, the same drive gets enhanced SECURITY ERASE by default, and the
+        // operator may ask for the normal one.
+        let free = ata(
+            MediaClass::SataSsd,
+            SanitizeSupport::default(),
+            SecurityStatus {
+                supported: true,
+                enhanced_erase: true,
+                ..SecurityStatus::default()
+            },
+        );
+        assert_eq!(
+            decide(&free, Requested::Auto).unwrap().method,
+            PolicyMethod::AtaSecurityEraseEnhanced
+        );
+        let normal = decide(&free, Requested::Exact(PolicyMethod::AtaSecurityErase)).unwrap();
+        assert_eq!(normal.category, NistCategory::Clear);
+        assert_eq!(normal.chosen_by, "operator");
     }
 
     #[test]

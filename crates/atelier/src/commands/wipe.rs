@@ -11,13 +11,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use atelier_device::BlockDevice;
+use atelier_device::ata::SgDevice;
 use atelier_record::{
     AssetRecord, DeviceIdentity, Interruption, MediaKind, Outcome, SanitizationEntry,
     VerificationMode,
 };
 use atelier_store::{Job, JobState, ProcessOwner, Store};
+use atelier_wipe::ata_security::{self, PasswordJournal, Recovery};
 use atelier_wipe::firmware::{self, FirmwareParams, Probe};
-use atelier_wipe::policy::{self, Decision, PolicyMethod, Requested};
+use atelier_wipe::policy::{self, Decision, MediaClass, PolicyMethod, Requested};
+use atelier_wipe::unfreeze;
 use atelier_wipe::{
     EngineConfig, JobProgress, Method, Phase, PrepareError, WipeObserver, WipeParams,
     apply_checkpoint, apply_session_end, find_planned, open_planned, run_session,
@@ -49,6 +52,9 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
     }
     if args.resume {
         return resume(ctx, args);
+    }
+    if args.recover {
+        return recover_command(ctx, args);
     }
     let requested = match (&args.method, &args.pattern) {
         (Some(name), _) | (None, Some(name)) => match Requested::from_name(name) {
@@ -95,27 +101,6 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
         return exit::REFUSED;
     }
 
-    // The method policy: ask each drive what it can do, pick the strongest method (or check
-    // the operator's choice against what the drive advertises).
-    let mut decisions: Vec<(Decision, Probe)> = Vec::new();
-    for s in &targets {
-        let probe = firmware::probe(&ctx.root, &s.device);
-        match policy::decide(&probe.capabilities, requested) {
-            Ok(d) => decisions.push((d, probe)),
-            Err(e) => {
-                refuse(
-                    lang,
-                    args.json,
-                    &Msg::MethodRefused {
-                        device: &s.device.name,
-                        cause: e.to_string(),
-                    },
-                );
-                return exit::REFUSED;
-            }
-        }
-    }
-
     // Checks that need a real machine come before the plan: no alarming plan for a command
     // that cannot run.
     let store = if args.plan_only {
@@ -141,6 +126,70 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
         }
         Some(store)
     };
+
+    // A drive an interrupted ATA Security Erase left locked is unlocked first, so its probe
+    // sees it as it is.
+    if let Some(store) = &store {
+        recover_passwords(ctx, store, &surveys, args.json);
+    }
+
+    // The method policy: ask each drive what it can do, pick the strongest method (or check
+    // the operator's choice against what the drive advertises).
+    let mut decisions: Vec<(Decision, Probe)> = Vec::new();
+    for s in &targets {
+        let probe = firmware::probe(&ctx.root, &s.device);
+        match policy::decide(&probe.capabilities, requested) {
+            Ok(d) => decisions.push((d, probe)),
+            Err(e) => {
+                refuse(
+                    lang,
+                    args.json,
+                    &Msg::MethodRefused {
+                        device: &s.device.name,
+                        cause: e.to_string(),
+                    },
+                );
+                return exit::REFUSED;
+            }
+        }
+    }
+    // Frozen SATA drives: with --unfreeze, a short suspend to RAM, then ask them again.
+    let frozen = decisions
+        .iter()
+        .any(|(_, p)| unfreeze::needs_unfreeze(&p.capabilities));
+    // Without --unfreeze, an operator at a terminal is asked (never a script or --json).
+    let unfreeze_wanted = args.unfreeze
+        || (frozen
+            && store.is_some()
+            && !args.json
+            && !args.yes_i_understand_this_destroys_data
+            && std::io::IsTerminal::is_terminal(&std::io::stdin())
+            && ask_unfreeze(lang));
+    if unfreeze_wanted && store.is_some() && frozen {
+        match unfreeze_drives(ctx, args.json) {
+            Ok(()) => {
+                for (s, (d, p)) in targets.iter().zip(decisions.iter_mut()) {
+                    if !unfreeze::needs_unfreeze(&p.capabilities) {
+                        continue;
+                    }
+                    let probe = firmware::probe(&ctx.root, &s.device);
+                    if unfreeze::needs_unfreeze(&probe.capabilities) {
+                        output::warning(
+                            lang,
+                            &Msg::UnfreezeStillFrozen {
+                                device: &s.device.name,
+                            },
+                        );
+                    }
+                    if let Ok(new) = policy::decide(&probe.capabilities, requested) {
+                        *d = new;
+                        *p = probe;
+                    }
+                }
+            }
+            Err(cause) => output::warning(lang, &Msg::UnfreezeFailed { cause }),
+        }
+    }
 
     show_plan(ctx, args.json, &targets, &decisions, verification);
     let Some(store) = store else {
@@ -806,6 +855,165 @@ fn report(ctx: &Context, store: &Store, runs: &[JobRun], results: &[RunResult], 
     }
 }
 
+/// The ATA password journal of the wipe stage, in the local store.
+struct StoreJournal<'a>(&'a Store);
+
+impl PasswordJournal for StoreJournal<'_> {
+    fn save(&self, serial: &str, model: &str, password: &str) -> Result<(), String> {
+        self.0
+            .journal_ata_password(serial, model, password)
+            .map_err(|e| e.to_string())
+    }
+    fn find(&self, serial: &str, model: &str) -> Result<Option<String>, String> {
+        self.0
+            .ata_password(serial, model)
+            .map_err(|e| e.to_string())
+    }
+    fn remove(&self, serial: &str, model: &str) -> Result<(), String> {
+        self.0
+            .forget_ata_password(serial, model)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Unlocks and disables every journaled ATA password on the drives present; names the
+/// journaled drives that are not. Returns (drives freed, failures).
+fn recover_passwords(
+    ctx: &Context,
+    store: &Store,
+    surveys: &[Survey],
+    json: bool,
+) -> (usize, usize) {
+    let lang = ctx.lang;
+    let entries = match store.ata_password_entries() {
+        Ok(e) => e,
+        Err(e) => {
+            output::store_error(lang, store, &e);
+            return (0, 1);
+        }
+    };
+    if entries.is_empty() {
+        return (0, 0);
+    }
+    let (mut freed, mut failed) = (0, 0);
+    for s in surveys {
+        if !matches!(
+            MediaClass::of(&s.device),
+            MediaClass::SataSsd | MediaClass::SataHdd
+        ) {
+            continue;
+        }
+        let Ok(mut sg) = SgDevice::open(&ctx.root.path(s.device.dev_path())) else {
+            continue;
+        };
+        match ata_security::recover(&mut sg, &StoreJournal(store)) {
+            Ok(Recovery::NotJournaled) => {}
+            Ok(r @ (Recovery::AlreadyFree | Recovery::Released { .. })) => {
+                let was_locked = matches!(r, Recovery::Released { was_locked: true });
+                freed += 1;
+                if json {
+                    output::json_line(
+                        &json!({"event": "ata_password_removed", "device": s.device.name, "was_locked": was_locked}),
+                    );
+                } else {
+                    output::say(
+                        lang,
+                        &Msg::AtaPasswordRecovered {
+                            device: &s.device.name,
+                            was_locked,
+                        },
+                    );
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                if json {
+                    output::json_line(
+                        &json!({"event": "ata_password_recovery_failed", "device": s.device.name, "cause": e.to_string()}),
+                    );
+                } else {
+                    output::error(
+                        lang,
+                        &Msg::AtaPasswordRecoverFailed {
+                            device: &s.device.name,
+                            cause: e.to_string(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    for e in store.ata_password_entries().unwrap_or_default() {
+        let present = surveys
+            .iter()
+            .any(|s| s.device.serial.as_deref() == Some(e.serial.as_str()));
+        if !present {
+            failed += 1;
+            if json {
+                output::json_line(
+                    &json!({"event": "ata_password_drive_absent", "serial": e.serial, "model": e.model}),
+                );
+            } else {
+                output::warning(
+                    lang,
+                    &Msg::AtaPasswordDriveAbsent {
+                        serial: &e.serial,
+                        model: &e.model,
+                    },
+                );
+            }
+        }
+    }
+    (freed, failed)
+}
+
+/// `atelier wipe --recover`.
+fn recover_command(ctx: &Context, args: &WipeArgs) -> u8 {
+    let store = match open_store_for(ctx, args.json, "wipe --recover") {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let Some(surveys) = survey(ctx, true) else {
+        return exit::FAILED;
+    };
+    let (freed, failed) = recover_passwords(ctx, &store, &surveys, args.json);
+    if freed == 0 && failed == 0 && !args.json {
+        output::say(ctx.lang, &Msg::AtaPasswordNothing);
+    }
+    if failed > 0 { exit::FAILED } else { exit::OK }
+}
+
+/// Asks whether to suspend the machine to unfreeze the drives; yes only on an explicit yes.
+fn ask_unfreeze(lang: Lang) -> bool {
+    eprint!("{}", Msg::UnfreezeQuestion.text(lang));
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(n) if n > 0 => matches!(
+            line.trim().to_lowercase().as_str(),
+            "y" | "yes" | "o" | "oui"
+        ),
+        _ => false,
+    }
+}
+
+/// The suspend-to-RAM cycle that lifts the freeze lock (`rtcwake -m mem -s 5`).
+fn unfreeze_drives(ctx: &Context, json: bool) -> Result<(), String> {
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    let wake =
+        unfreeze::RtcWake::find(&path, unfreeze::SUSPEND_SECONDS).map_err(|e| e.to_string())?;
+    if json {
+        output::json_line(&json!({"event": "unfreeze", "command": wake.command_line()}));
+    } else {
+        output::say(
+            ctx.lang,
+            &Msg::UnfreezeRunning {
+                command: wake.command_line(),
+            },
+        );
+    }
+    wake.run().map_err(|e| e.to_string())
+}
+
 /// Runs one device's job to its end and commits the result.
 fn run_one(
     ctx: &Context,
@@ -862,7 +1070,40 @@ fn run_one(
         ..cfg.clone()
     };
     let mut firmware_section = None;
-    let end = if run.params.firmware.is_some() {
+    let ata_method = run.params.firmware.as_ref().is_some_and(|f| {
+        matches!(
+            f.method,
+            PolicyMethod::AtaSecurityErase | PolicyMethod::AtaSecurityEraseEnhanced
+        )
+    });
+    let end = if ata_method {
+        // ATA Security Erase: the drive through SG_IO, its temporary password in the store.
+        let node = ctx.root.path(device.dev_path());
+        let mut sg = match SgDevice::open(&node) {
+            Ok(sg) => sg,
+            Err(e) => {
+                return not_started(
+                    ctx.lang,
+                    store,
+                    run,
+                    &PrepareError::Gone {
+                        name: format!("{}: {e}", device.name),
+                    },
+                );
+            }
+        };
+        let (end, section) = ata_security::run_security_erase_session(
+            &direct,
+            &mut sg,
+            &StoreJournal(store),
+            &run.params,
+            &cfg,
+            &observer,
+            cancel,
+        );
+        firmware_section = Some(section);
+        end
+    } else if run.params.firmware.is_some() {
         // A firmware erase starts over on resume: the drive erases again, then verifies.
         let mut ctrl =
             match atelier_device::nvme::NvmeController::open_for_namespace(&ctx.root, &device.name)
