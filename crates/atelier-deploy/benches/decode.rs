@@ -239,10 +239,6 @@ fn run(dir: &Path, content: &str, size_mib: u64, rounds: usize) {
 
     let q = |p: &Path| format!("'{}'", p.display());
     let auto = OpenOptions::default();
-    let caller = OpenOptions {
-        decode_thread: DecodeThread::Caller,
-        ..OpenOptions::default()
-    };
     let separate = OpenOptions {
         decode_thread: DecodeThread::Separate,
         ..OpenOptions::default()
@@ -304,17 +300,17 @@ fn run(dir: &Path, content: &str, size_mib: u64, rounds: usize) {
     );
     ours("atelier xz (one block)", &f.xz_single, &auto);
     ours(
-        "atelier xz (one block, caller thread)",
+        "atelier xz (one block, decoder thread)",
         &f.xz_single,
-        &caller,
+        &separate,
     );
     ours("atelier zstd", &f.zst, &auto);
-    ours("atelier zstd (caller thread)", &f.zst, &caller);
+    ours("atelier zstd (decoder thread)", &f.zst, &separate);
     ours("atelier gzip", &f.gz, &auto);
-    ours("atelier gzip (caller thread)", &f.gz, &caller);
+    ours("atelier gzip (decoder thread)", &f.gz, &separate);
     ours("atelier zip", &f.zip, &auto);
     ours("atelier raw", &f.raw, &auto);
-    ours("atelier raw (caller thread)", &f.raw, &caller);
+    ours("atelier raw (decoder thread)", &f.raw, &separate);
 
     if let Ok(only) = std::env::var("ATELIER_BENCH_ONLY") {
         // Keep the reference (first case) and the cases whose name contains the text.

@@ -8,7 +8,7 @@
 //! name = "raspios-trixie-lite-arm64"        # letters, digits, '.', '_', '-'
 //! version = "2025-10-01"                     # optional
 //! file = "images/raspios-lite.img.xz"        # relative to the catalogue; and/or
-//! url = "https://downloads.example/raspios-lite.img.xz"
+//! url = "https://downloads.example/raspios-lite.img.xz"  # needs sha256; fetched into the cache
 //! sha256 = "…"                               # SHA-256 of the file as published; and/or
 //! image_sha256 = "…"                         # SHA-256 of the decompressed image
 //! bmap = "images/raspios-lite.bmap"          # optional, relative to the catalogue
@@ -375,6 +375,14 @@ impl Catalogue {
                     return Err(invalid(
                         url.span(),
                         format!("url = {u:?} is not an http:// or https:// address"),
+                    ));
+                }
+                if sha256.is_none() {
+                    return Err(invalid(
+                        url.span(),
+                        "url needs sha256 (the SHA-256 of the file as published), so that a \
+                         download is checked before it enters the cache"
+                            .into(),
                     ));
                 }
             }

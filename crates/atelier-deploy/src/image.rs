@@ -21,15 +21,19 @@
 //!
 //! xz files made of several blocks (`xz -T`, which records block sizes in the block headers)
 //! are decoded by liblzma's multi-threaded decoder, whose workers run ahead of the reader.
-//! Other single-threaded decoders run by default in a thread of their own
-//! ([`DecodeThread::Auto`]), so that decoding and the reader's SHA-256 of the decoded stream
-//! (and whatever the caller does with the data) use both cores.
+//! The other decoders run in the caller's thread, or in one of their own on machines with
+//! three CPUs or more ([`DecodeThread`]).
 //!
 //! Cost per GiB of image (measured with `benches/decode.rs`): the two SHA-256 (SHA-NI) take
 //! about 0.75 s of CPU; liblzma as bundled by the `liblzma` crate checks CRC64 without
 //! PCLMULQDQ (about 0.8 s per GiB more than Debian's xz) unless the C build gets
 //! `-DHAVE_USABLE_CLMUL -DHAVE_CPUID_H` (e.g. `CFLAGS_x86_64_unknown_linux_gnu`); its LZMA
 //! decoder (xz 5.8) is about 15 % faster than Debian's 5.4 on real data.
+//!
+//! A raw image in a regular file is read without reading its holes (`lseek` `SEEK_DATA` /
+//! `SEEK_HOLE`; the holes are filled with zeros in memory, the same bytes `read` would give).
+
+mod sparse;
 
 use std::fmt;
 use std::fs::File;
@@ -137,9 +141,12 @@ pub struct OpenOptions {
 /// Where the decoder runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DecodeThread {
-    /// In the caller's thread for a multi-block xz file decoded with several threads (liblzma's
-    /// workers already run ahead; one more thread would only add a copy), in a thread of its
-    /// own otherwise.
+    /// A thread of its own for a single-threaded decoder (zstd, gzip, zip, one-block xz)
+    /// when the machine has three CPUs or more; the caller's thread otherwise. Measured on
+    /// two cores (`benches/decode.rs`), a separate decoder thread costs more CPU (a copy,
+    /// hand-overs) than it saves once the rest of the pipeline needs the second core; a
+    /// multi-block xz file has liblzma's own workers running ahead anyway, and a raw image
+    /// has nothing to decode.
     #[default]
     Auto,
     /// Always in a thread of its own, handing decoded chunks to the reader.
@@ -436,7 +443,13 @@ pub fn open_image(path: &Path, opts: &OpenOptions) -> Result<ImageReader, ImageE
     }
     file.seek(SeekFrom::Start(0)).map_err(|e| read_err(0, e))?;
 
-    let input = Input::new(file, opts.hash_file && format != ImageFormat::Raw);
+    // A raw image in a regular file: its holes are not read but filled with zeros.
+    let source: Box<dyn Read + Send> = if format == ImageFormat::Raw && meta.is_file() {
+        Box::new(sparse::SparseFile::new(file, file_size))
+    } else {
+        Box::new(file)
+    };
+    let input = Input::new(source, opts.hash_file && format != ImageFormat::Raw);
     let decoder: Box<dyn Decode> = match format {
         ImageFormat::Raw => Box::new(RawDecode { input }),
         ImageFormat::Xz => Box::new(XzDecode::new(input, opts)),
@@ -457,8 +470,9 @@ pub fn open_image(path: &Path, opts: &OpenOptions) -> Result<ImageReader, ImageE
     };
     let xz_parallel =
         format == ImageFormat::Xz && xz_blocks.is_some_and(|b| b > 1) && xz_threads(opts) > 1;
+    let cpus = thread::available_parallelism().map_or(1, |n| n.get());
     let separate = match opts.decode_thread {
-        DecodeThread::Auto => !xz_parallel,
+        DecodeThread::Auto => cpus >= 3 && !xz_parallel && format != ImageFormat::Raw,
         DecodeThread::Separate => true,
         DecodeThread::Caller => false,
     };
@@ -1034,7 +1048,7 @@ trait Decode: Send {
 
 /// The image file, read through a buffer and hashed as it is read.
 struct Input {
-    file: File,
+    file: Box<dyn Read + Send>,
     buf: Box<[u8]>,
     pos: usize,
     len: usize,
@@ -1046,7 +1060,7 @@ struct Input {
 }
 
 impl Input {
-    fn new(file: File, hash: bool) -> Self {
+    fn new(file: Box<dyn Read + Send>, hash: bool) -> Self {
         Input {
             file,
             buf: vec![0u8; INPUT_BUFFER].into_boxed_slice(),
@@ -1240,7 +1254,7 @@ impl XzDecode {
                 if self.streams == 0 {
                     return Err(Fault::Truncated);
                 }
-                if self.padding % 4 != 0 {
+                if !self.padding.is_multiple_of(4) {
                     return Err(Fault::Corrupt(
                         "the stream padding at its end is not a multiple of four bytes".into(),
                     ));
@@ -1261,7 +1275,7 @@ impl XzDecode {
                 }
                 return Err(Fault::Trailing(self.input.offset()));
             }
-            if self.padding % 4 != 0 {
+            if !self.padding.is_multiple_of(4) {
                 return Err(Fault::Corrupt(
                     "the stream padding between two streams is not a multiple of four bytes".into(),
                 ));

@@ -813,12 +813,12 @@ fn preflight(
         return Err(WriteError::NoTargets);
     }
     let block = cfg.verify_block;
-    if block == 0 || block % 4096 != 0 {
+    if block == 0 || !block.is_multiple_of(4096) {
         return Err(WriteError::BadConfig(format!(
             "verify_block ({block}) must be a positive multiple of 4096"
         )));
     }
-    if cfg.request_size == 0 || cfg.request_size % block != 0 {
+    if cfg.request_size == 0 || !cfg.request_size.is_multiple_of(block) {
         return Err(WriteError::BadConfig(format!(
             "request_size ({}) must be a positive multiple of verify_block ({block})",
             cfg.request_size

@@ -171,6 +171,14 @@ fn wrong_values_are_errors_naming_the_image_and_the_line() {
     let (_, _, message) = invalid(catalogue_text().replace("https://downloads", "ftp://downloads"));
     assert!(message.contains("http"), "{message}");
 
+    // A download is checked against the file's hash before it enters the cache.
+    let (line, _, message) = invalid(catalogue_text().replace(
+        &format!("sha256 = \"{A}\"\n"),
+        &format!("image_sha256 = \"{A}\"\n"),
+    ));
+    assert_eq!(line, 6);
+    assert!(message.contains("url needs sha256"), "{message}");
+
     let (_, _, message) = invalid(catalogue_text().replace("mint-22-golden", "mint 22"));
     assert!(message.contains("letters"), "{message}");
 }

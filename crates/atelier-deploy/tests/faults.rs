@@ -75,7 +75,7 @@ impl MemDisk {
             return Err(io::Error::from_raw_os_error(libc::ENODEV));
         }
         let sector = u64::from(self.sector);
-        if offset % sector != 0 || len as u64 % sector != 0 {
+        if !offset.is_multiple_of(sector) || !(len as u64).is_multiple_of(sector) {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
         if offset + len as u64 > self.data.lock().unwrap().len() as u64 {

@@ -527,3 +527,27 @@ fn a_block_device_is_read_as_a_raw_image() {
     assert!(out == data);
     assert_eq!(d.image_sha256_hex(), dev.sha256());
 }
+
+#[test]
+fn a_sparse_raw_image_reads_and_hashes_as_its_plain_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sparse.img");
+    let data = image_bytes(3 << 20, 21);
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = fs::File::create(&path).unwrap();
+        f.write_all(&data[..1 << 20]).unwrap();
+        // A 6 MiB hole, then data again, then a hole to the end.
+        f.seek(SeekFrom::Start(7 << 20)).unwrap();
+        f.write_all(&data[1 << 20..]).unwrap();
+        f.set_len(12 << 20).unwrap();
+    }
+    let plain = fs::read(&path).unwrap();
+    for opts in modes() {
+        let (got, digests) = decode(&path, &opts).unwrap();
+        assert!(got == plain, "{opts:?}");
+        assert_eq!(digests.image_sha256, sha256(&plain));
+        assert_eq!(digests.file_sha256, Some(sha256(&plain)));
+        assert_eq!(digests.image_bytes, 12 << 20);
+    }
+}

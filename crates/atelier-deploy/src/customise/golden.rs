@@ -361,18 +361,17 @@ fn safe_path(root: &Path, absolute: &str) -> Result<PathBuf, CustomiseError> {
             });
         };
         path.push(name);
-        if i + 1 < parts.len() {
-            if let Ok(meta) = fs::symlink_metadata(&path) {
-                if meta.file_type().is_symlink() {
-                    return Err(CustomiseError::Unsupported {
-                        target: root.to_path_buf(),
-                        reason: format!(
-                            "{} is a symbolic link in the image; refusing to follow it",
-                            path.strip_prefix(root).unwrap_or(&path).display()
-                        ),
-                    });
-                }
-            }
+        if i + 1 < parts.len()
+            && let Ok(meta) = fs::symlink_metadata(&path)
+            && meta.file_type().is_symlink()
+        {
+            return Err(CustomiseError::Unsupported {
+                target: root.to_path_buf(),
+                reason: format!(
+                    "{} is a symbolic link in the image; refusing to follow it",
+                    path.strip_prefix(root).unwrap_or(&path).display()
+                ),
+            });
         }
     }
     Ok(path)

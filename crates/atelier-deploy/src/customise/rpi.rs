@@ -350,14 +350,14 @@ impl RpiSettings {
             value: value.to_string(),
             rule: rule.to_string(),
         };
-        if let Some(c) = &self.wifi_country {
-            if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-                return Err(bad(
-                    "wifi_country",
-                    c,
-                    "two upper-case letters (ISO 3166-1 alpha-2), e.g. FR",
-                ));
-            }
+        if let Some(c) = &self.wifi_country
+            && (c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(bad(
+                "wifi_country",
+                c,
+                "two upper-case letters (ISO 3166-1 alpha-2), e.g. FR",
+            ));
         }
         if let Some(k) = &self.keymap {
             let ok = (1..=32).contains(&k.len())

@@ -13,11 +13,12 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use atelier_deploy::catalogue::CustomisationKind;
+use atelier_deploy::catalogue::{Cache, CustomisationKind};
 use atelier_deploy::customise::{
     GoldenSettings, HostnamePattern, PasswordScheme, RpiFormat, RpiJob, RpiSettings, UserAccount,
     WifiNetwork, customise_golden_image, customise_raspberry_pi,
 };
+use atelier_deploy::fetch::{FetchError, FetchOptions, Fetcher, OfflineReason, is_url};
 use atelier_deploy::image::{ImageDigests, ImageReader, OpenOptions, open_image, parse_sha256};
 use atelier_deploy::write::{
     DeployObserver, MappedRange, Phase, Source, SourceSummary, Target, TargetError, TargetOutcome,
@@ -56,6 +57,74 @@ struct ImagePlan {
     bmap: Option<PathBuf>,
     /// The catalogue's customisation for this image.
     catalogue_customisation: Option<CustomisationKind>,
+    /// The address it was downloaded from (the file is then in the cache).
+    origin: Option<String>,
+}
+
+/// Why the image cannot be used.
+enum ImageProblem {
+    /// A sentence from the catalogue, the options or the image reader.
+    Text(String),
+    /// A download that failed or was refused.
+    Fetch(FetchError),
+}
+
+impl From<String> for ImageProblem {
+    fn from(text: String) -> Self {
+        ImageProblem::Text(text)
+    }
+}
+
+impl From<FetchError> for ImageProblem {
+    fn from(e: FetchError) -> Self {
+        ImageProblem::Fetch(e)
+    }
+}
+
+/// Says why a download failed, in the operator's language.
+fn refuse_fetch(lang: Lang, json: bool, e: &FetchError) {
+    match e {
+        FetchError::Mismatch {
+            url,
+            expected,
+            computed,
+        } => refuse(
+            lang,
+            json,
+            &Msg::DownloadMismatch {
+                url,
+                expected,
+                computed,
+            },
+        ),
+        FetchError::Offline { url, path, reason } => refuse(
+            lang,
+            json,
+            &Msg::DownloadOffline {
+                url,
+                path,
+                asked: *reason == OfflineReason::Asked,
+            },
+        ),
+        FetchError::Status { url, status } => refuse(
+            lang,
+            json,
+            &Msg::DownloadStatus {
+                url,
+                status: *status,
+            },
+        ),
+        FetchError::Network { url, message, .. } => refuse(
+            lang,
+            json,
+            &Msg::DownloadFailed {
+                url,
+                cause: message.clone(),
+            },
+        ),
+        FetchError::NoChecksum { url } => refuse(lang, json, &Msg::DownloadNoChecksum { url }),
+        other => refuse(lang, json, &Msg::DeployImageProblem(other.to_string())),
+    }
 }
 
 /// What to do to each target after it was written and verified.
@@ -73,8 +142,12 @@ pub fn run(ctx: &Context, args: &DeployArgs) -> u8 {
     let lang = ctx.lang;
     let plan = match resolve_image(ctx, args) {
         Ok(plan) => plan,
-        Err(msg) => {
+        Err(ImageProblem::Text(msg)) => {
             refuse(lang, args.json, &Msg::DeployImageProblem(msg));
+            return exit::REFUSED;
+        }
+        Err(ImageProblem::Fetch(e)) => {
+            refuse_fetch(lang, args.json, &e);
             return exit::REFUSED;
         }
     };
@@ -361,8 +434,9 @@ fn customise_plan(
     Ok(CustomisePlan::RaspberryPi(Box::new(settings), format))
 }
 
-/// The image file and what is expected of it: a path, or a catalogue name.
-fn resolve_image(ctx: &Context, args: &DeployArgs) -> Result<ImagePlan, String> {
+/// The image file and what is expected of it: a path, an http(s) address, or a catalogue
+/// name.
+fn resolve_image(ctx: &Context, args: &DeployArgs) -> Result<ImagePlan, ImageProblem> {
     let expected_file_sha256 = match &args.sha256 {
         Some(hex) => Some(
             parse_sha256(hex)
@@ -370,13 +444,16 @@ fn resolve_image(ctx: &Context, args: &DeployArgs) -> Result<ImagePlan, String> 
         ),
         None => None,
     };
+    if is_url(&args.image) {
+        return url_image(ctx, args, expected_file_sha256);
+    }
     let path = PathBuf::from(&args.image);
     if !path.is_file() {
         let catalogue = args
             .catalogue
             .clone()
             .unwrap_or_else(|| ctx.data_dir().join("images/images.toml"));
-        return catalogue_image(&catalogue, &args.image, args, expected_file_sha256);
+        return catalogue_image(ctx, &catalogue, &args.image, args, expected_file_sha256);
     }
     let name = path
         .file_name()
@@ -390,6 +467,117 @@ fn resolve_image(ctx: &Context, args: &DeployArgs) -> Result<ImagePlan, String> 
         expected_file_sha256,
         expected_image_sha256: None,
         catalogue_customisation: None,
+        origin: None,
+    })
+}
+
+/// The image cache on the data partition.
+fn image_cache(ctx: &Context) -> Result<Cache, ImageProblem> {
+    Cache::new(&ctx.data_dir().join("images/cache"))
+        .map_err(|e| ImageProblem::Fetch(FetchError::Cache(e)))
+}
+
+/// Downloads (or takes from the cache) the file at `url`, verified against `sha256`, with a
+/// progress line.
+fn download(
+    ctx: &Context,
+    args: &DeployArgs,
+    fetcher: &Fetcher,
+    cache: &Cache,
+    url: &str,
+    sha256: &[u8; 32],
+) -> Result<PathBuf, FetchError> {
+    let lang = ctx.lang;
+    let progress = Progress::new(args.json, lang);
+    let label = url.rsplit('/').next().unwrap_or(url);
+    let bar = progress.device(label);
+    let mut started = false;
+    let result = fetcher.fetch(cache, url, sha256, &mut |done, total| {
+        if !started {
+            started = true;
+            bar.phase(
+                &Msg::DeployPhase("download").text(lang),
+                json!({"phase": "download", "url": url}),
+                total.unwrap_or(0),
+            );
+        }
+        bar.position(done, total.unwrap_or(0));
+    });
+    match &result {
+        Ok(f) => {
+            if started {
+                bar.finish(&Msg::Outcome(Outcome::Passed).text(lang));
+            }
+            if args.json {
+                output::json_line(&json!({
+                    "event": "download", "url": url, "path": f.path,
+                    "from_cache": f.from_cache, "bytes_downloaded": f.bytes_downloaded,
+                    "bytes_resumed": f.bytes_resumed,
+                }));
+            } else {
+                output::say(
+                    lang,
+                    &Msg::DownloadReady {
+                        url,
+                        received: f.bytes_downloaded,
+                        from_cache: f.from_cache,
+                    },
+                );
+            }
+        }
+        Err(_) if started => bar.finish(&Msg::Outcome(Outcome::Failed).text(lang)),
+        Err(_) => {}
+    }
+    result.map(|f| f.path)
+}
+
+fn fetcher_for(args: &DeployArgs) -> Result<Fetcher, ImageProblem> {
+    Fetcher::new(FetchOptions {
+        offline: args.offline,
+        ..FetchOptions::default()
+    })
+    .map_err(ImageProblem::Fetch)
+}
+
+/// An image given by its address: the expected SHA-256 is `--sha256`, else the one
+/// published beside it (`URL.sha256`); the file comes from the cache or is downloaded; so
+/// does its `.bmap` when one is published beside it.
+fn url_image(
+    ctx: &Context,
+    args: &DeployArgs,
+    expected: Option<[u8; 32]>,
+) -> Result<ImagePlan, ImageProblem> {
+    let url = args.image.as_str();
+    let fetcher = fetcher_for(args)?;
+    let cache = image_cache(ctx)?;
+    let sha256 = match expected {
+        Some(h) => h,
+        None => fetcher
+            .published_sha256(url)?
+            .ok_or_else(|| FetchError::NoChecksum { url: url.into() })?,
+    };
+    let path = download(ctx, args, &fetcher, &cache, url, &sha256)?;
+    let bmap = match (&args.bmap, args.no_bmap) {
+        (_, true) => None,
+        (Some(b), _) => Some(b.clone()),
+        (None, false) => fetcher.fetch_bmap(&cache, url, &sha256)?,
+    };
+    let name = url
+        .split(['?', '#'])
+        .next()
+        .and_then(|u| u.rsplit('/').next())
+        .filter(|n| !n.is_empty())
+        .unwrap_or(url)
+        .to_string();
+    Ok(ImagePlan {
+        name,
+        version: None,
+        path,
+        expected_file_sha256: Some(sha256),
+        expected_image_sha256: None,
+        bmap,
+        catalogue_customisation: None,
+        origin: Some(url.to_string()),
     })
 }
 
@@ -415,13 +603,14 @@ fn bmap_for(image: &Path, args: &DeployArgs) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Finds the image `name` in the catalogue.
+/// Finds the image `name` in the catalogue: its local file, else its download (cached).
 fn catalogue_image(
+    ctx: &Context,
     catalogue: &Path,
     name: &str,
     args: &DeployArgs,
     expected_file_sha256: Option<[u8; 32]>,
-) -> Result<ImagePlan, String> {
+) -> Result<ImagePlan, ImageProblem> {
     let cat = atelier_deploy::catalogue::Catalogue::load(catalogue).map_err(|e| e.to_string())?;
     let entry = cat.find(name).ok_or_else(|| {
         let names: Vec<&str> = cat.images().iter().map(|i| i.name.as_str()).collect();
@@ -432,24 +621,37 @@ fn catalogue_image(
             names.join(", ")
         )
     })?;
-    let path = entry.file.clone().ok_or_else(|| {
-        format!(
-            "{name}: the catalogue gives only a URL; downloading is not part of Atelier yet: \
-             copy the file next to the catalogue, name it in `file`, and deploy again"
-        )
-    })?;
-    if !path.is_file() {
-        return Err(format!(
-            "{name}: the catalogue's file {} is missing; copy it there or fix the catalogue",
-            path.display()
-        ));
-    }
+    let local = entry.file.clone().filter(|p| p.is_file());
+    let (path, origin, remote_bmap) = match (local, &entry.url, entry.sha256) {
+        (Some(path), _, _) => (path, None, None),
+        (None, Some(url), Some(sha256)) => {
+            let fetcher = fetcher_for(args)?;
+            let cache = image_cache(ctx)?;
+            let path = download(ctx, args, &fetcher, &cache, url, &sha256)?;
+            let local_bmap = entry.bmap.as_ref().is_some_and(|b| b.is_file());
+            let bmap = if args.no_bmap || args.bmap.is_some() || local_bmap {
+                None
+            } else {
+                fetcher.fetch_bmap(&cache, url, &sha256)?
+            };
+            (path, Some(url.clone()), bmap)
+        }
+        (None, _, _) => {
+            let file = entry.file.as_ref().map(|p| p.display().to_string());
+            return Err(ImageProblem::Text(format!(
+                "{name}: the catalogue's file {} is missing and no url is given; copy it there \
+                 or fix the catalogue",
+                file.unwrap_or_default()
+            )));
+        }
+    };
     let bmap = if args.no_bmap {
         None
     } else {
         args.bmap
             .clone()
-            .or_else(|| entry.bmap.clone())
+            .or_else(|| entry.bmap.clone().filter(|b| b.is_file()))
+            .or(remote_bmap)
             .or_else(|| bmap_for(&path, args))
     };
     Ok(ImagePlan {
@@ -460,6 +662,7 @@ fn catalogue_image(
         expected_image_sha256: entry.image_sha256,
         bmap,
         catalogue_customisation: Some(entry.customisation),
+        origin,
     })
 }
 
@@ -724,7 +927,10 @@ fn deploy(
     let image = ImageInfo {
         name: plan.name.clone(),
         version: plan.version.clone(),
-        source: plan.path.display().to_string(),
+        source: plan
+            .origin
+            .clone()
+            .unwrap_or_else(|| plan.path.display().to_string()),
         format: format.name().to_string(),
         file_sha256: digests.and_then(|d| d.file_sha256_hex()),
         image_sha256: digests.map(|d| d.image_sha256_hex()).unwrap_or_default(),
