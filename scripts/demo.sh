@@ -3,8 +3,8 @@
 #
 # Creates a 2 GiB sparse file, attaches it as a loop device, puts a previous owner's files on
 # it, then runs the bench: `atelier inventory`, `atelier devices`, `atelier wipe` (random pass +
-# full read-back), `atelier deploy` (a small xz system image, read back), `atelier certify` and
-# `atelier verify`; checks independently that none of the old data is left after the wipe, and
+# full read-back), `atelier deploy` (a small xz system image, read back), `atelier certify`
+# (signed JSON and PDF), `atelier verify` and `atelier report`; checks independently that none of the old data is left after the wipe, and
 # shows the record kept in the local store (default /var/lib/atelier, or ATELIER_DATA_DIR). The loop device is detached and
 # the file deleted at the end, also when interrupted (Ctrl-C).
 #
@@ -83,12 +83,22 @@ xz -T2 --block-size=32MiB "$work/demo-os.img"
 sha=$(sha256sum "$work/demo-os.img.xz" | cut -d' ' -f1)
 "$bin" deploy "$work/demo-os.img.xz" --sha256 "$sha" --to "$loop" --yes-i-understand-this-destroys-data
 echo >&2
-echo "== 5. the signed certificate, checked offline" >&2
+echo "== 5. the signed certificate (JSON and PDF), checked offline" >&2
 "$bin" certify last --out "$work/certificate.json"
 "$bin" verify "$work/certificate.json"
+data=${ATELIER_DATA_DIR:-/var/lib/atelier}
+pdf=$(ls -t "$data"/certificates/*.pdf 2>/dev/null | head -n1 || true)
+if [[ -n $pdf ]]; then
+  "$bin" verify "$pdf"
+  echo "demo: the certificate to print: $pdf" >&2
+  pdftotext -l 1 "$pdf" - 2>/dev/null | head -n 12 >&2 || true
+fi
 echo >&2
 echo "== 6. the record" >&2
 "$bin" records show last
 echo >&2
-echo "demo: the certificate's PDF, printing and the push to GLPI / Snipe-IT are not part" >&2
-echo "demo: of Atelier yet (open issues)." >&2
+echo "== 7. today's numbers (atelier report)" >&2
+"$bin" report --from "$(date -u +%F)" --to "$(date -u +%F)"
+echo >&2
+echo "demo: not shown here: printing (atelier print), the push to GLPI / Snipe-IT (atelier push," >&2
+echo "demo: needs a server in atelier.toml), firmware erase (needs a real NVMe or SATA drive)." >&2

@@ -58,7 +58,10 @@ fn golden() -> PathBuf {
 fn brother_ql_raster_matches_the_golden_file_and_decodes_back() {
     let fonts = Fonts::system().unwrap();
     let content = label_content(&fixed_record(), &Organisation::default(), Language::Fr);
-    assert_eq!(content.asset_tag, "ATL-6789ABCD");
+    // The machine's tag, from its serial: the same one Snipe-IT gets.
+    let tag = fixed_record().asset_tag(atelier_record::DEFAULT_ASSET_TAG_PREFIX);
+    assert_eq!(content.asset_tag, tag);
+    assert!(tag.starts_with("AT-") && tag.len() == 13, "{tag}");
     assert_eq!(content.model, "LENOVO ThinkPad T480");
     assert_eq!(content.memory_disks, "RAM 16 Gio · Disque 250 GB");
     let (bitmap, data) = render_label_ql(&content, &fonts, &DK_11209).unwrap();
@@ -153,8 +156,9 @@ fn the_pdf_label_is_62_by_29_mm_and_says_the_tag_and_model() {
         .output()
         .unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
+    let tag = fixed_record().asset_tag(atelier_record::DEFAULT_ASSET_TAG_PREFIX);
     for needle in [
-        "ATL-6789ABCD",
+        tag.as_str(),
         "LENOVO ThinkPad T480",
         "DATA ERASED",
         "RAM 16 GiB",

@@ -183,7 +183,7 @@ fn certify_writes_a_pdf_that_verify_accepts_and_a_tampered_one_it_refuses() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     qpdf_ok(&label_pdf);
-    assert!(pdftotext(&label_pdf).contains("ATL-"));
+    assert!(pdftotext(&label_pdf).contains("AT-"));
 }
 
 #[test]
