@@ -25,6 +25,7 @@ pub use hardware::{
     Verdict,
 };
 
+pub use sanitization::HiddenAreaCheck;
 pub use sanitization::{
     Checkpoint, DeviceIdentity, FirmwareCommand, FirmwareErase, Interruption, IoErrorRange,
     IoOperation, MediaKind, MethodChoice, NistCategory, Outcome, PassPattern, SanitizationEntry,

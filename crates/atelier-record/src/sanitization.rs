@@ -60,6 +60,10 @@ pub struct SanitizationEntry {
     /// stronger one. Absent in entries written before the policy existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choice: Option<MethodChoice>,
+    /// Hidden areas (HPA) measured right before the wipe, or why they were not examined.
+    /// Absent in entries written before the check existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_area: Option<HiddenAreaCheck>,
     /// For a firmware erase (NVMe Format NVM, Sanitize, ATA SECURITY ERASE / SANITIZE): the
     /// drive's identification hash, the exact commands sent and the before/after sampling.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,6 +82,43 @@ pub struct MethodChoice {
     pub strongest_category: NistCategory,
     /// Why, in plain English: the capability that decided, or why Purge is not possible.
     pub reason: String,
+    /// Stable identifier of the reason (e.g. `frozen`, `operator-choice`, `advertised`), for
+    /// programs and translations. Absent in entries written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// Hidden areas of a drive: the native capacity against what the host can address (a Host
+/// Protected Area, ACS-3 §4.11), measured right before the wipe — or why it was not examined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum HiddenAreaCheck {
+    /// The drive answered.
+    Measured {
+        /// The command that measured it, e.g. `ATA READ NATIVE MAX ADDRESS EXT`.
+        method: String,
+        /// Every sector the drive has (native max address + 1).
+        native_max_sectors: u64,
+        /// Sectors the host can address (IDENTIFY DEVICE words 100–103).
+        user_sectors: u64,
+        /// Sectors hidden from the host (0 when none); not erased by a host overwrite.
+        hidden_sectors: u64,
+    },
+    /// Not examined, and why (NVMe, USB, memory cards, virtual devices, a failed command).
+    NotExamined {
+        /// Why, in plain English.
+        reason: String,
+    },
+}
+
+impl HiddenAreaCheck {
+    /// Sectors known to be hidden (0 when none or not examined).
+    pub fn hidden_sectors(&self) -> u64 {
+        match self {
+            Self::Measured { hidden_sectors, .. } => *hidden_sectors,
+            Self::NotExamined { .. } => 0,
+        }
+    }
 }
 
 /// What a firmware erase did, for audit.

@@ -63,7 +63,6 @@ pub fn probe(root: &SystemRoot, device: &BlockDevice) -> Probe {
         ata: None,
         probe_error: None,
     };
-    let mut hidden_area = None;
     match media {
         MediaClass::NvmeSsd => {
             match NvmeController::open_for_namespace(root, &device.name)
@@ -82,28 +81,83 @@ pub fn probe(root: &SystemRoot, device: &BlockDevice) -> Probe {
         }
         MediaClass::SataSsd | MediaClass::SataHdd => {
             let node = root.path(device.dev_path());
-            match SgDevice::open(&node).map_err(|e| ata::AtaError::Os(e.to_string())) {
-                Ok(mut sg) => match ata::read_identify(&mut sg)
-                    .and_then(|page| ata::AtaIdentify::parse(&page))
-                {
-                    Ok(id) => {
-                        caps.ata = Some(AtaCapabilities {
-                            sanitize: id.sanitize,
-                            security: id.security,
-                        });
-                        hidden_area =
-                            Some(ata::read_hidden_area(&mut sg, &id).map_err(|e| e.to_string()));
-                    }
-                    Err(e) => caps.probe_error = Some(e.to_string()),
-                },
-                Err(e) => caps.probe_error = Some(e.to_string()),
+            match SgDevice::open(&node) {
+                Ok(mut sg) => return probe_ata(&mut sg, media),
+                Err(e) => caps.probe_error = Some(ata::AtaError::Os(e.to_string()).to_string()),
             }
         }
         _ => {}
     }
     Probe {
         capabilities: caps,
+        hidden_area: None,
+    }
+}
+
+/// The ATA part of [`probe`], on any pass-through (the drive's SG_IO node, or a scripted
+/// drive in tests): IDENTIFY DEVICE, then READ NATIVE MAX ADDRESS EXT against its capacity.
+pub fn probe_ata(dev: &mut dyn ata::AtaPassThrough, media: MediaClass) -> Probe {
+    let mut caps = Capabilities {
+        media,
+        nvme: None,
+        ata: None,
+        probe_error: None,
+    };
+    let mut hidden_area = None;
+    match ata::read_identify(dev).and_then(|page| ata::AtaIdentify::parse(&page)) {
+        Ok(id) => {
+            caps.ata = Some(AtaCapabilities {
+                sanitize: id.sanitize,
+                security: id.security,
+            });
+            hidden_area = Some(ata::read_hidden_area(dev, &id).map_err(|e| e.to_string()));
+        }
+        Err(e) => caps.probe_error = Some(e.to_string()),
+    }
+    Probe {
+        capabilities: caps,
         hidden_area,
+    }
+}
+
+/// The command the hidden-area check sends, as the record names it.
+pub const HIDDEN_AREA_METHOD: &str = "ATA READ NATIVE MAX ADDRESS EXT";
+
+/// The record's picture of `probe`'s hidden-area check: measured (SATA drives that answered
+/// READ NATIVE MAX ADDRESS EXT), or not examined and why.
+pub fn hidden_area_check(probe: &Probe) -> atelier_record::HiddenAreaCheck {
+    use atelier_record::HiddenAreaCheck as H;
+    let not = |reason: String| H::NotExamined { reason };
+    match (&probe.hidden_area, probe.capabilities.media) {
+        (Some(Ok(a)), _) => H::Measured {
+            method: HIDDEN_AREA_METHOD.to_string(),
+            native_max_sectors: a.native_sectors,
+            user_sectors: a.user_sectors,
+            hidden_sectors: a.hidden_sectors(),
+        },
+        (Some(Err(e)), _) => not(format!("{HIDDEN_AREA_METHOD} failed: {e}")),
+        (None, MediaClass::SataSsd | MediaClass::SataHdd) => not(format!(
+            "IDENTIFY DEVICE could not be read ({})",
+            probe
+                .capabilities
+                .probe_error
+                .as_deref()
+                .unwrap_or("no answer")
+        )),
+        (None, MediaClass::NvmeSsd) => not(
+            "NVMe: no host protected area in the NVMe command set; capacity outside the namespaces is not examined by this version"
+                .into(),
+        ),
+        (None, MediaClass::Usb) => not(
+            "USB: ATA pass-through through the bridge is not attempted by this version".into(),
+        ),
+        (None, MediaClass::MemoryCard) => {
+            not("SD card / eMMC: no command reports a hidden area".into())
+        }
+        (None, MediaClass::Scsi) => not("SCSI / SAS: not examined by this version".into()),
+        (None, MediaClass::Virtual) => {
+            not("virtual device (loop, virtio, RAM): the real medium is elsewhere".into())
+        }
     }
 }
 

@@ -48,6 +48,11 @@ pub struct WipeParams {
     /// Why this method (the policy's decision), copied into the record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choice: Option<atelier_record::MethodChoice>,
+    /// The hidden-area check made right before the wipe
+    /// ([`crate::firmware::hidden_area_check`]), copied into the record; a hidden area that
+    /// remains becomes an exception of the entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_area: Option<atelier_record::HiddenAreaCheck>,
 }
 
 impl WipeParams {
@@ -77,6 +82,7 @@ impl WipeParams {
             sample_seed: u64::from_le_bytes(seed),
             firmware: None,
             choice: None,
+            hidden_area: None,
         })
     }
 
@@ -137,11 +143,38 @@ impl WipeParams {
                 at: Utc::now(),
             }),
             interruptions: Vec::new(),
-            exceptions: Vec::new(),
+            exceptions: self
+                .hidden_area
+                .iter()
+                .filter_map(|h| hidden_area_exception(h, self.device.logical_sector_size))
+                .collect(),
             choice: self.choice.clone(),
+            hidden_area: self.hidden_area.clone(),
             firmware: None,
         }
     }
+}
+
+/// The exception a hidden area that remains puts on the entry (restoring it before the wipe
+/// is not done by this version), e.g. `hidden area of 2048 sectors (1.0 MiB) not erased`.
+/// `None` when nothing is hidden or it was not examined (the entry's `hidden_area` says why).
+pub fn hidden_area_exception(
+    check: &atelier_record::HiddenAreaCheck,
+    sector_size: u32,
+) -> Option<String> {
+    let hidden = check.hidden_sectors();
+    if hidden == 0 {
+        return None;
+    }
+    let bytes = hidden.saturating_mul(u64::from(sector_size.max(1)));
+    let size = if bytes >= 1 << 30 {
+        format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
+    } else {
+        format!("{:.1} MiB", bytes as f64 / f64::from(1u32 << 20))
+    };
+    Some(format!(
+        "hidden area of {hidden} sectors ({size}) not erased"
+    ))
 }
 
 /// Progress of a job, journaled at every checkpoint. `pass_index == passes.len()` means every

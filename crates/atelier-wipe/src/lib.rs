@@ -19,6 +19,7 @@
 //! - [`firmware`]: the drive's own erase — capabilities probe (NVMe Identify, ATA IDENTIFY,
 //!   READ NATIVE MAX), NVMe Format NVM with before/after sampling. ATA SANITIZE, NVMe
 //!   Sanitize, SCSI SANITIZE are in the policy table but not executed yet.
+//! - [`reason`]: the policy's typed reasons (stable code, English text for the record).
 //! - [`ata_security`]: ATA SECURITY ERASE UNIT (normal / enhanced) with a journaled temporary
 //!   password, and the recovery of a password an interrupted erase left on a drive.
 //! - [`unfreeze`]: frozen SATA drives — the suspend-to-RAM cycle that lifts the freeze lock.
@@ -30,6 +31,7 @@ pub mod job;
 pub mod method;
 pub mod pattern;
 pub mod policy;
+pub mod reason;
 pub mod sampling;
 pub mod unfreeze;
 

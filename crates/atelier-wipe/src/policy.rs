@@ -24,6 +24,7 @@ use atelier_record::{MediaKind, NistCategory, Technique, Transport};
 use serde::{Deserialize, Serialize};
 
 use crate::Method;
+pub use crate::reason::PolicyReason;
 
 /// A sanitization method of the policy, firmware or host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -83,6 +84,42 @@ impl PolicyMethod {
             Self::AtaSecurityEraseEnhanced => "ata-security-erase-enhanced",
             Self::AtaSecurityErase => "ata-security-erase",
             Self::Overwrite => "overwrite",
+        }
+    }
+
+    /// The command as the specification names it, e.g. `Sanitize Crypto Erase`,
+    /// `enhanced SECURITY ERASE UNIT` (the same words in every language).
+    pub fn command(self) -> &'static str {
+        match self {
+            Self::NvmeSanitizeCrypto => "Sanitize Crypto Erase",
+            Self::NvmeSanitizeBlock => "Sanitize Block Erase",
+            Self::NvmeSanitizeOverwrite => "Sanitize Overwrite",
+            Self::NvmeFormatCrypto => "Format NVM with cryptographic erase",
+            Self::NvmeFormat => "Format NVM with user data erase",
+            Self::AtaSanitizeCrypto => "SANITIZE CRYPTO SCRAMBLE",
+            Self::AtaSanitizeBlock => "SANITIZE BLOCK ERASE",
+            Self::AtaSanitizeOverwrite => "SANITIZE OVERWRITE",
+            Self::AtaSecurityEraseEnhanced => "enhanced SECURITY ERASE UNIT",
+            Self::AtaSecurityErase => "SECURITY ERASE UNIT",
+            Self::Overwrite => "host overwrite",
+        }
+    }
+
+    /// The identification bit that advertises the method (NVMe Identify Controller; ATA
+    /// IDENTIFY DEVICE words 59 and 128).
+    pub fn capability(self) -> &'static str {
+        match self {
+            Self::NvmeSanitizeCrypto => "SANICAP.CES",
+            Self::NvmeSanitizeBlock => "SANICAP.BES",
+            Self::NvmeSanitizeOverwrite => "SANICAP.OWS",
+            Self::NvmeFormatCrypto => "FNA bit 2",
+            Self::NvmeFormat => "OACS bit 1",
+            Self::AtaSanitizeCrypto => "word 59 bit 13",
+            Self::AtaSanitizeBlock => "word 59 bit 15",
+            Self::AtaSanitizeOverwrite => "word 59 bit 14",
+            Self::AtaSecurityEraseEnhanced => "word 128 bit 5",
+            Self::AtaSecurityErase => "word 128 bit 0",
+            Self::Overwrite => "always possible",
         }
     }
 
@@ -216,8 +253,8 @@ pub struct Candidate {
     pub method: PolicyMethod,
     /// NIST category.
     pub category: NistCategory,
-    /// Why it is offered (or why nothing stronger is), in plain English.
-    pub reason: String,
+    /// Why it is offered (or why nothing stronger is).
+    pub reason: PolicyReason,
 }
 
 /// The NIST label of `method` on `media` (see the module documentation).
@@ -235,46 +272,47 @@ pub fn category(method: PolicyMethod, media: MediaClass) -> NistCategory {
 pub fn candidates(caps: &Capabilities) -> Vec<Candidate> {
     let media = caps.media;
     let mut out = Vec::new();
-    let mut push = |method: PolicyMethod, reason: &str| {
+    let mut push = |method: PolicyMethod, reason: PolicyReason| {
         out.push(Candidate {
             method,
             category: category(method, media),
-            reason: reason.to_string(),
+            reason,
         });
     };
+    let advertised = |method| PolicyReason::Advertised { method };
     match (media, caps.nvme, caps.ata) {
         (MediaClass::NvmeSsd, Some(n), _) => {
             if n.sanitize.crypto_erase {
                 push(
                     PolicyMethod::NvmeSanitizeCrypto,
-                    "the drive advertises Sanitize Crypto Erase (SANICAP.CES)",
+                    advertised(PolicyMethod::NvmeSanitizeCrypto),
                 );
             }
             if n.sanitize.block_erase {
                 push(
                     PolicyMethod::NvmeSanitizeBlock,
-                    "the drive advertises Sanitize Block Erase (SANICAP.BES)",
+                    advertised(PolicyMethod::NvmeSanitizeBlock),
                 );
             }
             if n.sanitize.overwrite {
                 push(
                     PolicyMethod::NvmeSanitizeOverwrite,
-                    "the drive advertises Sanitize Overwrite (SANICAP.OWS)",
+                    advertised(PolicyMethod::NvmeSanitizeOverwrite),
                 );
             }
             if n.format && n.format_attributes.crypto_erase {
                 push(
                     PolicyMethod::NvmeFormatCrypto,
-                    "the drive supports Format NVM with cryptographic erase (FNA bit 2)",
+                    advertised(PolicyMethod::NvmeFormatCrypto),
                 );
             }
             if n.format {
                 push(
                     PolicyMethod::NvmeFormat,
                     if n.sanitize.any() {
-                        "the drive supports Format NVM with user data erase (OACS bit 1)"
+                        advertised(PolicyMethod::NvmeFormat)
                     } else {
-                        "the drive supports Format NVM with user data erase (OACS bit 1) but no Sanitize operation (SANICAP = 0)"
+                        PolicyReason::FormatWithoutSanitize
                     },
                 );
             }
@@ -284,19 +322,19 @@ pub fn candidates(caps: &Capabilities) -> Vec<Candidate> {
             if s.supported && s.crypto_scramble {
                 push(
                     PolicyMethod::AtaSanitizeCrypto,
-                    "the drive advertises SANITIZE CRYPTO SCRAMBLE (word 59 bit 13)",
+                    advertised(PolicyMethod::AtaSanitizeCrypto),
                 );
             }
             if s.supported && s.block_erase && media == MediaClass::SataSsd {
                 push(
                     PolicyMethod::AtaSanitizeBlock,
-                    "the drive advertises SANITIZE BLOCK ERASE (word 59 bit 15)",
+                    advertised(PolicyMethod::AtaSanitizeBlock),
                 );
             }
             if s.supported && s.overwrite && media == MediaClass::SataHdd {
                 push(
                     PolicyMethod::AtaSanitizeOverwrite,
-                    "the drive advertises SANITIZE OVERWRITE (word 59 bit 14)",
+                    advertised(PolicyMethod::AtaSanitizeOverwrite),
                 );
             }
             let sec = a.security;
@@ -306,33 +344,27 @@ pub fn candidates(caps: &Capabilities) -> Vec<Candidate> {
                 if sec.enhanced_erase {
                     push(
                         PolicyMethod::AtaSecurityEraseEnhanced,
-                        "the drive supports enhanced SECURITY ERASE UNIT (word 128 bit 5)",
+                        advertised(PolicyMethod::AtaSecurityEraseEnhanced),
                     );
                 }
                 push(
                     PolicyMethod::AtaSecurityErase,
-                    "the drive supports SECURITY ERASE UNIT (word 128 bit 0)",
+                    advertised(PolicyMethod::AtaSecurityErase),
                 );
             }
         }
         _ => {}
     }
     let overwrite_reason = match (media, &caps.probe_error) {
-        (MediaClass::Usb | MediaClass::MemoryCard, _) => {
-            "Purge not possible on this media: USB sticks and memory cards offer no sanitize command".to_string()
-        }
-        (MediaClass::Virtual, _) => {
-            "a virtual device: only the host can write it; the real medium is elsewhere".to_string()
-        }
-        (MediaClass::Scsi, _) => {
-            "SCSI SANITIZE is not supported by this version of the bench".to_string()
-        }
-        (_, Some(err)) => format!("the drive's capabilities could not be read ({err})"),
-        _ if security_blocked(caps).is_some() => security_blocked(caps).unwrap_or_default(),
-        _ if out.is_empty() => {
-            "the drive advertises no sanitize, format or security erase command".to_string()
-        }
-        _ => "host overwrite, weaker than the drive's own commands".to_string(),
+        (MediaClass::Usb | MediaClass::MemoryCard, _) => PolicyReason::PurgeNotPossible { media },
+        (MediaClass::Virtual, _) => PolicyReason::VirtualDevice,
+        (MediaClass::Scsi, _) => PolicyReason::ScsiNotSupported,
+        (_, Some(err)) => PolicyReason::ProbeFailed { error: err.clone() },
+        _ => match security_blocked(caps) {
+            Some(why) => why,
+            None if out.is_empty() => PolicyReason::NothingAdvertised,
+            None => PolicyReason::WeakerThanFirmware,
+        },
     };
     out.push(Candidate {
         method: PolicyMethod::Overwrite,
@@ -343,23 +375,22 @@ pub fn candidates(caps: &Capabilities) -> Vec<Candidate> {
 }
 
 /// Why a drive that supports the Security feature set cannot run SECURITY ERASE now.
-fn security_blocked(caps: &Capabilities) -> Option<String> {
+fn security_blocked(caps: &Capabilities) -> Option<PolicyReason> {
     let sec = caps.ata?.security;
     if !sec.supported {
         return None;
     }
-    let why = if sec.frozen && !sec.locked {
-        "the drive supports ATA Security Erase but is frozen by the BIOS (word 128 bit 3): run with --unfreeze (a 5-second suspend to RAM) to use it"
+    if sec.frozen && !sec.locked {
+        Some(PolicyReason::Frozen)
     } else if sec.locked {
-        "the drive is locked by an ATA password (word 128 bit 2): `atelier wipe --recover` removes one the bench set; otherwise it needs its owner's password"
+        Some(PolicyReason::Locked)
     } else if sec.enabled {
-        "the drive has an ATA user password the bench did not set (word 128 bit 1)"
+        Some(PolicyReason::ForeignPassword)
     } else if sec.count_expired {
-        "the drive refused too many passwords (word 128 bit 4): power it off and on"
+        Some(PolicyReason::CounterExpired)
     } else {
-        return None;
-    };
-    Some(why.to_string())
+        None
+    }
 }
 
 /// The decision for one device: what runs, what the strongest option was, and why.
@@ -375,8 +406,8 @@ pub struct Decision {
     pub strongest: Candidate,
     /// `policy` or `operator`.
     pub chosen_by: &'static str,
-    /// Why this method, in plain English.
-    pub reason: String,
+    /// Why this method (`Display` gives the English text of the record).
+    pub reason: PolicyReason,
 }
 
 /// Why a requested method cannot run on a device.
@@ -449,7 +480,7 @@ impl Requested {
 pub fn decide(caps: &Capabilities, requested: Requested) -> Result<Decision, PolicyError> {
     let all = candidates(caps);
     let strongest = all[0].clone();
-    let overwrite = |m: Method, chosen_by: &'static str, reason: String| Decision {
+    let overwrite = |m: Method, chosen_by: &'static str, reason: PolicyReason| Decision {
         method: PolicyMethod::Overwrite,
         overwrite: m,
         category: NistCategory::Clear,
@@ -457,16 +488,10 @@ pub fn decide(caps: &Capabilities, requested: Requested) -> Result<Decision, Pol
         chosen_by,
         reason,
     };
-    let weaker = |c: &Candidate| {
-        if c.method == strongest.method {
-            String::new()
-        } else {
-            format!(
-                "; the drive also offers {} ({:?})",
-                strongest.method.name(),
-                strongest.category
-            )
-        }
+    let operator = |c: &Candidate| PolicyReason::OperatorChoice {
+        method: c.method,
+        stronger: (c.method != strongest.method).then_some(strongest.method),
+        stronger_category: (c.method != strongest.method).then_some(strongest.category),
     };
     match requested {
         Requested::Auto => {
@@ -474,22 +499,16 @@ pub fn decide(caps: &Capabilities, requested: Requested) -> Result<Decision, Pol
                 .iter()
                 .find(|c| c.method.implemented())
                 .expect("overwrite is always a candidate");
-            if chosen.method == PolicyMethod::Overwrite {
-                let mut reason = chosen.reason.clone();
-                if strongest.method != PolicyMethod::Overwrite {
-                    reason = format!(
-                        "{} is not supported by this version of the bench yet; host overwrite instead",
-                        strongest.method.name()
-                    );
+            let reason = if chosen.method == strongest.method {
+                chosen.reason.clone()
+            } else {
+                PolicyReason::StrongerNotImplemented {
+                    chosen: chosen.method,
+                    strongest: strongest.method,
                 }
+            };
+            if chosen.method == PolicyMethod::Overwrite {
                 return Ok(overwrite(Method::OverwriteRandom, "policy", reason));
-            }
-            let mut reason = chosen.reason.clone();
-            if chosen.method != strongest.method {
-                reason.push_str(&format!(
-                    "; the stronger {} is not supported by this version of the bench yet",
-                    strongest.method.name()
-                ));
             }
             Ok(Decision {
                 method: chosen.method,
@@ -505,7 +524,7 @@ pub fn decide(caps: &Capabilities, requested: Requested) -> Result<Decision, Pol
             let reason = if strongest.method == PolicyMethod::Overwrite {
                 base.reason.clone()
             } else {
-                format!("chosen by the operator{}", weaker(base))
+                operator(base)
             };
             Ok(overwrite(m, "operator", reason))
         }
@@ -537,7 +556,7 @@ pub fn decide(caps: &Capabilities, requested: Requested) -> Result<Decision, Pol
                 category: c.category,
                 strongest: strongest.clone(),
                 chosen_by: "operator",
-                reason: format!("chosen by the operator: {}{}", c.reason, weaker(c)),
+                reason: operator(c),
             })
         }
     }
@@ -661,8 +680,17 @@ mod tests {
         let d = decide(&nvme(true, true, all), Requested::Auto).unwrap();
         assert_eq!(d.method, PolicyMethod::NvmeFormatCrypto);
         assert_eq!(d.strongest.method, PolicyMethod::NvmeSanitizeCrypto);
+        assert_eq!(
+            d.reason,
+            PolicyReason::StrongerNotImplemented {
+                chosen: PolicyMethod::NvmeFormatCrypto,
+                strongest: PolicyMethod::NvmeSanitizeCrypto
+            }
+        );
         assert!(
-            d.reason.contains("nvme-sanitize-crypto is not supported"),
+            d.reason
+                .to_string()
+                .contains("nvme-sanitize-crypto is not supported"),
             "{}",
             d.reason
         );
@@ -676,7 +704,8 @@ mod tests {
         assert_eq!(d.method, PolicyMethod::NvmeFormat);
         assert_eq!(d.category, NistCategory::Purge);
         assert_eq!(d.chosen_by, "policy");
-        assert!(d.reason.contains("SANICAP = 0"));
+        assert_eq!(d.reason.code(), "format-without-sanitize");
+        assert!(d.reason.to_string().contains("SANICAP = 0"));
         for forced in [
             "nvme-sanitize",
             "nvme-sanitize-crypto",
@@ -695,7 +724,18 @@ mod tests {
             (w.method, w.category, w.chosen_by),
             (PolicyMethod::Overwrite, NistCategory::Clear, "operator")
         );
-        assert!(w.reason.contains("also offers nvme-format"), "{}", w.reason);
+        assert_eq!(
+            w.reason,
+            PolicyReason::OperatorChoice {
+                method: PolicyMethod::Overwrite,
+                stronger: Some(PolicyMethod::NvmeFormat),
+                stronger_category: Some(NistCategory::Purge),
+            }
+        );
+        assert_eq!(
+            w.reason.to_string(),
+            "chosen by the operator; the drive also offers nvme-format (Purge)"
+        );
     }
 
     #[test]
@@ -711,7 +751,7 @@ mod tests {
             (d.method, d.category),
             (PolicyMethod::Overwrite, NistCategory::Clear)
         );
-        assert!(d.reason.contains("advertises no sanitize"), "{}", d.reason);
+        assert_eq!(d.reason, PolicyReason::NothingAdvertised);
     }
 
     #[test]
@@ -749,11 +789,10 @@ mod tests {
         let d = decide(&c, Requested::Auto).unwrap();
         assert_eq!(d.method, PolicyMethod::AtaSecurityEraseEnhanced);
         assert_eq!(d.category, NistCategory::Purge);
-        assert!(
-            d.reason
-                .contains("the stronger ata-sanitize-crypto is not supported by this version"),
-            "{}",
-            d.reason
+        assert_eq!(d.reason.code(), "stronger-not-implemented");
+        assert_eq!(
+            d.reason.to_string(),
+            "the drive advertises enhanced SECURITY ERASE UNIT (word 128 bit 5); the stronger ata-sanitize-crypto is not supported by this version of the bench yet"
         );
         assert_eq!(
             decide(&c, Requested::Exact(PolicyMethod::AtaSanitizeBlock)),
@@ -786,7 +825,8 @@ mod tests {
         );
         assert_eq!(order(&locked), ["overwrite"]);
         let d = decide(&locked, Requested::Auto).unwrap();
-        assert!(d.reason.contains("--recover"), "{}", d.reason);
+        assert_eq!(d.reason, PolicyReason::Locked);
+        assert!(d.reason.to_string().contains("--recover"), "{}", d.reason);
     }
 
     #[test]
@@ -804,7 +844,8 @@ mod tests {
         assert_eq!(order(&frozen), ["overwrite"]);
         let d = decide(&frozen, Requested::Auto).unwrap();
         assert_eq!(d.method, PolicyMethod::Overwrite);
-        assert!(d.reason.contains("--unfreeze"), "{}", d.reason);
+        assert_eq!(d.reason, PolicyReason::Frozen);
+        assert!(d.reason.to_string().contains("--unfreeze"), "{}", d.reason);
         assert!(matches!(
             decide(&frozen, Requested::Exact(PolicyMethod::AtaSecurityErase)),
             Err(PolicyError::NotAdvertised { .. })
@@ -819,6 +860,10 @@ mod tests {
             },
         );
         assert_eq!(order(&foreign), ["overwrite"]);
+        assert_eq!(
+            decide(&foreign, Requested::Auto).unwrap().reason,
+            PolicyReason::ForeignPassword
+        );
         // Unfrozen and free, the same drive gets enhanced SECURITY ERASE by default, and the
         // operator may ask for the normal one.
         let free = ata(
@@ -837,6 +882,14 @@ mod tests {
         let normal = decide(&free, Requested::Exact(PolicyMethod::AtaSecurityErase)).unwrap();
         assert_eq!(normal.category, NistCategory::Clear);
         assert_eq!(normal.chosen_by, "operator");
+        assert_eq!(
+            normal.reason,
+            PolicyReason::OperatorChoice {
+                method: PolicyMethod::AtaSecurityErase,
+                stronger: Some(PolicyMethod::AtaSecurityEraseEnhanced),
+                stronger_category: Some(NistCategory::Purge),
+            }
+        );
     }
 
     #[test]
@@ -850,7 +903,12 @@ mod tests {
             };
             let d = decide(&c, Requested::Auto).unwrap();
             assert_eq!(d.category, NistCategory::Clear);
-            assert!(d.reason.starts_with("Purge not possible on this media"));
+            assert_eq!(d.reason, PolicyReason::PurgeNotPossible { media });
+            assert!(
+                d.reason
+                    .to_string()
+                    .starts_with("Purge not possible on this media")
+            );
             assert!(decide(&c, Requested::NvmeSanitize).is_err());
         }
     }

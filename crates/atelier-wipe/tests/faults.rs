@@ -162,6 +162,7 @@ fn params(size: u64, method: Method, verify: VerificationMode) -> WipeParams {
         sample_seed: 42,
         firmware: None,
         choice: None,
+        hidden_area: None,
     }
 }
 

@@ -61,6 +61,9 @@ pub enum Command {
     /// The yearly numbers for funders: machines certified, Raspberry Pi units, disks erased by
     /// method, per partner structure (table, CSV or JSON).
     Report(crate::commands::report::ReportArgs),
+    /// Copy certified records to a folder (USB stick): signed certificates (JSON and PDF),
+    /// certificates.jsonl, and GLPI inventories for glpi-injector.
+    Export(crate::commands::export::ExportArgs),
     /// Golden images: capture one from a reference machine's disk.
     #[command(subcommand)]
     Image(crate::commands::image::ImageCommand),
@@ -319,6 +322,16 @@ pub struct WipeArgs {
     /// the whole device.
     #[arg(long, conflicts_with = "all_eligible")]
     pub resume: bool,
+
+    /// Unlock and remove the ATA passwords an interrupted security erase left on drives (also
+    /// done at the start of every wipe), then stop.
+    #[arg(long, conflicts_with_all = ["resume", "all_eligible"])]
+    pub recover: bool,
+
+    /// Frozen SATA drives: suspend the machine to RAM for 5 seconds (rtcwake) to lift the
+    /// freeze lock, so ATA Security Erase can run.
+    #[arg(long)]
+    pub unfreeze: bool,
 
     /// Machine-readable progress and results (JSON lines on standard output).
     #[arg(long)]

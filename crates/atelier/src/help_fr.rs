@@ -92,6 +92,17 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "json",
         "Progression et résultats lisibles par un programme (lignes JSON sur la sortie standard).",
     ),
+    // Purge — ATA Security Erase (issue 6).
+    (
+        "wipe",
+        "recover",
+        "Déverrouille et retire les mots de passe ATA laissés par un effacement sécurisé interrompu (fait aussi au début de chaque effacement), puis s'arrête.",
+    ),
+    (
+        "wipe",
+        "unfreeze",
+        "Disques SATA gelés : met la machine en veille 5 secondes (rtcwake) pour lever le gel, afin que l'effacement sécurisé ATA puisse s'exécuter.",
+    ),
     ("records", "", "Fiches du stockage local."),
     (
         "certify",
@@ -445,6 +456,32 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "image capture",
         "json",
         "Affiche des événements JSON au lieu de phrases.",
+    ),
+    // --- USB export (commands::export) ---
+    (
+        "export",
+        "",
+        "Copie les fiches certifiées dans un dossier (clé USB) : certificats signés (JSON et PDF), certificates.jsonl et inventaires GLPI pour glpi-injector.",
+    ),
+    (
+        "export",
+        "to",
+        "Le dossier où écrire (une clé USB montée) ; il doit exister.",
+    ),
+    (
+        "export",
+        "from",
+        "Seulement les certificats émis ce jour ou après (AAAA-MM-JJ).",
+    ),
+    (
+        "export",
+        "to_date",
+        "Seulement les certificats émis ce jour ou avant (AAAA-MM-JJ).",
+    ),
+    (
+        "export",
+        "records",
+        "Seulement ces fiches (identifiant, ses premiers caractères, ou « last ») ; par défaut : toutes les fiches certifiées.",
     ),
 ];
 

@@ -761,6 +761,72 @@ pub enum Msg<'a> {
         /// The method.
         method: &'a str,
     },
+    // --- Purge: ATA Security Erase passwords and frozen drives (commands::wipe) ---
+    /// A password left by an interrupted security erase was removed.
+    AtaPasswordRecovered {
+        /// The device.
+        device: &'a str,
+        /// It was locked (power lost after SET PASSWORD).
+        was_locked: bool,
+    },
+    /// A journaled password could not be removed.
+    AtaPasswordRecoverFailed {
+        /// The device.
+        device: &'a str,
+        /// Why and what to do (from the wipe stage, in English).
+        cause: String,
+    },
+    /// A journaled drive is not connected.
+    AtaPasswordDriveAbsent {
+        /// Serial number.
+        serial: &'a str,
+        /// Model.
+        model: &'a str,
+    },
+    /// `--recover` found nothing to do.
+    AtaPasswordNothing,
+    /// The suspend cycle is starting.
+    UnfreezeRunning {
+        /// The command line.
+        command: String,
+    },
+    /// The suspend cycle could not be made.
+    UnfreezeFailed {
+        /// Why.
+        cause: String,
+    },
+    /// The question before the suspend cycle (interactive, without --unfreeze).
+    UnfreezeQuestion,
+    /// Still frozen after the suspend cycle.
+    UnfreezeStillFrozen {
+        /// The device.
+        device: &'a str,
+    },
+    // --- Purge — policy reasons (commands::wipe; sentences in `policy_reason`) ---
+    /// Why the method policy chose a device's method, in the operator's language.
+    PolicyReason(&'a atelier_wipe::policy::PolicyReason),
+    // --- USB export (commands::export) ---
+    /// `atelier export` wrote (or found already there) the files.
+    ExportDone {
+        /// The export folder.
+        dir: &'a Path,
+        /// Certificates exported.
+        certificates: usize,
+        /// Files written or replaced.
+        written: usize,
+        /// Files already there, unchanged.
+        unchanged: usize,
+        /// Lines added to certificates.jsonl.
+        lines: usize,
+    },
+    /// The export folder cannot be written (missing, not mounted, read-only, full…).
+    ExportFailed(&'a atelier_push::directory::ExportError),
+    /// No certified record in the selection.
+    ExportNothing,
+    /// A named record has no certificate.
+    ExportNotCertified(String),
+    /// A certificate's PDF is not on the bench and could not be made.
+    ExportPdfMissing(String),
 }
 
 /// Labels of the inventory summary (`atelier inventory`).
@@ -2035,6 +2101,246 @@ impl Msg<'_> {
                 Fr => format!("effacement par le disque ({method})"),
                 En => format!("drive erasing itself ({method})"),
             },
+            // --- Purge: ATA Security Erase passwords and frozen drives (commands::wipe) ---
+            Msg::AtaPasswordRecovered { device, was_locked } => match (lang, was_locked) {
+                (Fr, true) => format!(
+                    "{device} : le disque était verrouillé par le mot de passe temporaire d'un effacement interrompu ; il est déverrouillé et le mot de passe retiré."
+                ),
+                (Fr, false) => format!(
+                    "{device} : le mot de passe temporaire d'un effacement interrompu est retiré ; le disque est libre."
+                ),
+                (En, true) => format!(
+                    "{device}: the drive was locked by the temporary password of an interrupted erase; it is unlocked and the password removed."
+                ),
+                (En, false) => format!(
+                    "{device}: the temporary password of an interrupted erase is removed; the drive is free."
+                ),
+            },
+            Msg::AtaPasswordRecoverFailed { device, cause } => match lang {
+                Fr => format!(
+                    "{device} : le mot de passe ATA temporaire n'a pas pu être retiré ({cause}). Il reste noté dans le stockage local ; suivez l'indication puis relancez « atelier wipe --recover »."
+                ),
+                En => format!(
+                    "{device}: the temporary ATA password could not be removed ({cause}). It stays in the local store; follow the hint, then run `atelier wipe --recover` again."
+                ),
+            },
+            Msg::AtaPasswordDriveAbsent { serial, model } => match lang {
+                Fr => format!(
+                    "le disque {model} (n° de série {serial}) a encore un mot de passe ATA temporaire noté mais n'est pas branché : branchez-le puis lancez « atelier wipe --recover »."
+                ),
+                En => format!(
+                    "the drive {model} (serial {serial}) still has a journaled temporary ATA password but is not connected: connect it, then run `atelier wipe --recover`."
+                ),
+            },
+            Msg::AtaPasswordNothing => match lang {
+                Fr => "aucun mot de passe ATA temporaire à retirer : aucun disque n'est resté verrouillé.".into(),
+                En => "no temporary ATA password to remove: no drive was left locked.".into(),
+            },
+            Msg::UnfreezeRunning { command } => match lang {
+                Fr => format!(
+                    "disque(s) SATA gelé(s) : mise en veille de la machine pendant 5 secondes pour lever le gel ({command}). L'écran s'éteint puis revient."
+                ),
+                En => format!(
+                    "frozen SATA drive(s): suspending the machine for 5 seconds to lift the freeze ({command}). The screen goes dark, then comes back."
+                ),
+            },
+            Msg::UnfreezeFailed { cause } => match lang {
+                Fr => format!(
+                    "la mise en veille pour dégeler les disques a échoué : {cause}. Le plan garde l'écrasement pour ces disques ; sinon, débranchez et rebranchez le câble d'alimentation SATA à chaud."
+                ),
+                En => format!(
+                    "the suspend cycle to unfreeze the drives failed: {cause}. The plan keeps the overwrite for them; otherwise unplug and replug the drive's SATA power cable while running."
+                ),
+            },
+            Msg::UnfreezeQuestion => match lang {
+                Fr => "Des disques SATA sont gelés par le BIOS : l'effacement sécurisé ATA est impossible tant qu'ils le sont. Mettre la machine en veille 5 secondes pour les dégeler ? (l'écran s'éteint puis revient) [o/N] ".into(),
+                En => "Some SATA drives are frozen by the BIOS: ATA Security Erase cannot run while they are. Suspend the machine for 5 seconds to unfreeze them? (the screen goes dark, then comes back) [y/N] ".into(),
+            },
+            Msg::UnfreezeStillFrozen { device } => match lang {
+                Fr => format!(
+                    "{device} : toujours gelé après la mise en veille ; l'écrasement est prévu à la place de l'effacement sécurisé ATA."
+                ),
+                En => format!(
+                    "{device}: still frozen after the suspend cycle; the overwrite is planned instead of ATA Security Erase."
+                ),
+            },
+            // --- Purge — policy reasons ---
+            Msg::PolicyReason(r) => policy_reason(lang, r),
+            // --- USB export (commands::export) ---
+            Msg::ExportDone {
+                dir,
+                certificates,
+                written,
+                unchanged,
+                lines,
+            } => match lang {
+                Fr => format!(
+                    "export dans {} : {certificates} certificat(s), {written} fichier(s) écrit(s), {unchanged} déjà à jour, {lines} ligne(s) ajoutée(s) à certificates.jsonl. Import dans GLPI : glpi-injector -d {}/glpi --url ADRESSE-GLPI (voir docs/push.md).",
+                    dir.display(),
+                    dir.display()
+                ),
+                En => format!(
+                    "exported to {}: {certificates} certificate(s), {written} file(s) written, {unchanged} already up to date, {lines} line(s) added to certificates.jsonl. To import into GLPI: glpi-injector -d {}/glpi --url GLPI-ADDRESS (see docs/push.md).",
+                    dir.display(),
+                    dir.display()
+                ),
+            },
+            Msg::ExportFailed(e) => {
+                use atelier_push::directory::Problem as P;
+                let path = e.path.display();
+                let cause = &e.cause;
+                match lang {
+                    Fr => {
+                        let (what, next) = match e.problem {
+                            P::Missing => (
+                                "ce dossier n'existe pas",
+                                "branchez la clé USB et montez-la à cet endroit",
+                            ),
+                            P::NotMounted => (
+                                "aucune clé n'est montée à cet endroit",
+                                "branchez la clé USB et montez-la à cet endroit",
+                            ),
+                            P::ReadOnly => (
+                                "le support est en lecture seule",
+                                "déverrouillez la clé (son petit interrupteur) ou remontez-la en écriture",
+                            ),
+                            P::Full => (
+                                "le support est plein",
+                                "libérez de la place ou prenez une autre clé",
+                            ),
+                            P::Denied => (
+                                "accès refusé",
+                                "vérifiez le propriétaire et les droits du dossier",
+                            ),
+                            P::Other => ("écriture impossible", "vérifiez le support"),
+                        };
+                        format!(
+                            "export impossible dans {path} : {what} ({cause}). Rien n'est perdu : les fiches restent sur le banc. {next}, puis relancez l'export."
+                        )
+                    }
+                    En => format!(
+                        "cannot export to {path}: {} ({cause}). Nothing is lost: the records stay on the bench. Next: {}.",
+                        e.problem.what(),
+                        e.problem.next_step()
+                    ),
+                }
+            }
+            Msg::ExportNothing => s(
+                "aucune fiche certifiée à exporter (vérifiez --from / --to-date, ou lancez d'abord « atelier certify »).",
+                "no certified record to export (check --from / --to-date, or run `atelier certify` first).",
+            ),
+            Msg::ExportNotCertified(id) => match lang {
+                Fr => format!(
+                    "la fiche {id} n'a pas de certificat : seules les fiches certifiées sont exportées. Lancez d'abord « atelier certify {id} »."
+                ),
+                En => format!(
+                    "record {id} has no certificate: only certified records are exported. Run `atelier certify {id}` first."
+                ),
+            },
+            Msg::ExportPdfMissing(id) => match lang {
+                Fr => format!(
+                    "le PDF du certificat {id} manque sur le banc : son JSON signé est exporté ; « atelier print certificate » peut refaire le PDF."
+                ),
+                En => format!(
+                    "the PDF of certificate {id} is missing on the bench: its signed JSON is exported; `atelier print certificate` can make the PDF again."
+                ),
+            },
+        }
+    }
+}
+
+// --- Purge — policy reasons (commands::wipe) ---
+
+/// A method policy reason in the operator's language: the thing, the cause, the next step.
+/// The record keeps the English text of `Display` and the stable code.
+fn policy_reason(lang: Lang, r: &atelier_wipe::policy::PolicyReason) -> String {
+    use Lang::{En, Fr};
+    use atelier_wipe::policy::{MediaClass, PolicyMethod, PolicyReason as R};
+    let method = |m: &PolicyMethod| match (m, lang) {
+        (PolicyMethod::Overwrite, Fr) => "la réécriture par l'hôte (Clear)".to_string(),
+        (PolicyMethod::Overwrite, En) => "the host overwrite (Clear)".to_string(),
+        _ => format!("{} ({})", m.name(), m.command()),
+    };
+    match (r, lang) {
+        (R::Advertised { method: m }, Fr) => format!(
+            "le disque annonce {} ({}) : c'est la méthode la plus forte qu'il propose et que le banc sait exécuter ; rien à faire",
+            m.command(),
+            m.capability()
+        ),
+        (R::Advertised { method: m }, En) => format!(
+            "the drive advertises {} ({}): the strongest method it offers that the bench can run; nothing to do",
+            m.command(),
+            m.capability()
+        ),
+        (R::FormatWithoutSanitize, Fr) => "le disque NVMe accepte Format NVM avec effacement des données (OACS bit 1) mais n'annonce aucune opération Sanitize (SANICAP = 0) : Format NVM est la méthode la plus forte possible ; rien à faire".into(),
+        (R::FormatWithoutSanitize, En) => "the NVMe drive supports Format NVM with user data erase (OACS bit 1) but no Sanitize operation (SANICAP = 0): Format NVM is the strongest method possible; nothing to do".into(),
+        (R::PurgeNotPossible { media }, Fr) => {
+            if *media == MediaClass::Usb {
+                "Purge impossible sur ce support USB : une clé ou un boîtier USB n'offre aucune commande d'effacement sécurisé, le banc le réécrit entièrement (Clear) ; pour une Purge, sortez le disque de son boîtier et branchez-le en SATA ou NVMe".into()
+            } else {
+                "Purge impossible sur une carte mémoire ou un eMMC : aucune commande d'effacement sécurisé, le banc la réécrit entièrement (Clear) et le certificat le dit ; pour une Purge, détruisez la carte".into()
+            }
+        }
+        (R::PurgeNotPossible { media }, En) => {
+            if *media == MediaClass::Usb {
+                "Purge not possible on this USB media: a USB stick or enclosure offers no sanitize command, so the bench overwrites all of it (Clear); for Purge, take the disk out of its enclosure and connect it by SATA or NVMe".into()
+            } else {
+                "Purge not possible on a memory card or eMMC: no sanitize command, so the bench overwrites all of it (Clear) and the certificate says so; for Purge, destroy the card".into()
+            }
+        }
+        (R::VirtualDevice, Fr) => "périphérique virtuel (loop, virtio, RAM) : seul l'hôte peut l'écrire, le vrai support est ailleurs ; pour une Purge, effacez le disque réel".into(),
+        (R::VirtualDevice, En) => "virtual device (loop, virtio, RAM): only the host can write it, the real medium is elsewhere; for Purge, wipe the real disk".into(),
+        (R::ScsiNotSupported, Fr) => "disque SCSI/SAS : cette version du banc n'exécute pas encore SCSI SANITIZE, il est réécrit par l'hôte (Clear) ; rien à faire, ou un outil du fabricant pour une Purge".into(),
+        (R::ScsiNotSupported, En) => "SCSI/SAS disk: this version of the bench does not run SCSI SANITIZE yet, so the host overwrites it (Clear); nothing to do, or use the maker's tool for Purge".into(),
+        (R::ProbeFailed { error }, Fr) => format!(
+            "les capacités du disque n'ont pas pu être lues ({error}) : réécriture par l'hôte (Clear) à la place ; vérifiez le câble ou branchez le disque directement sur la carte mère, puis relancez"
+        ),
+        (R::ProbeFailed { error }, En) => format!(
+            "the drive's capabilities could not be read ({error}): host overwrite (Clear) instead; check the cable or connect the disk directly to the motherboard, then run again"
+        ),
+        (R::Frozen, Fr) => "le disque est gelé par le BIOS (freeze lock) : relancez avec --unfreeze pour une mise en veille de quelques secondes, puis l'effacement sécurisé ATA sera possible".into(),
+        (R::Frozen, En) => "the drive is frozen by the BIOS (freeze lock): run again with --unfreeze for a suspend of a few seconds, after which ATA Security Erase is possible".into(),
+        (R::Locked, Fr) => "le disque est verrouillé par un mot de passe ATA : « atelier wipe --recover » retire celui que le banc a posé ; sinon il faut le mot de passe de son propriétaire".into(),
+        (R::Locked, En) => "the drive is locked by an ATA password: `atelier wipe --recover` removes one the bench set; otherwise it needs its owner's password".into(),
+        (R::ForeignPassword, Fr) => "le disque porte un mot de passe ATA que le banc n'a pas posé : l'effacement sécurisé ATA est impossible sans lui ; demandez-le au donateur, ou gardez la réécriture par l'hôte (Clear)".into(),
+        (R::ForeignPassword, En) => "the drive has an ATA password the bench did not set: ATA Security Erase is impossible without it; ask the donor for it, or keep the host overwrite (Clear)".into(),
+        (R::CounterExpired, Fr) => "le disque a refusé trop de mots de passe ATA et n'en accepte plus : éteignez la machine puis rallumez-la, et relancez".into(),
+        (R::CounterExpired, En) => "the drive refused too many ATA passwords and accepts no more: power the machine off and on, then run again".into(),
+        (R::NothingAdvertised, Fr) => "le disque n'annonce aucune commande d'effacement (ni SANITIZE, ni Format, ni Security Erase) : il est réécrit par l'hôte (Clear) ; rien à faire".into(),
+        (R::NothingAdvertised, En) => "the drive advertises no sanitize, format or security erase command: the host overwrites it (Clear); nothing to do".into(),
+        (R::WeakerThanFirmware, Fr) => "réécriture par l'hôte, plus faible que les commandes du disque : ne la choisissez que si celles-ci échouent".into(),
+        (R::WeakerThanFirmware, En) => "host overwrite, weaker than the drive's own commands: choose it only when those fail".into(),
+        (R::StrongerNotImplemented { chosen, strongest }, Fr) => format!(
+            "le disque annonce {} mais cette version du banc ne sait pas encore l'exécuter : {} à la place ; rien à faire",
+            method(strongest),
+            method(chosen)
+        ),
+        (R::StrongerNotImplemented { chosen, strongest }, En) => format!(
+            "the drive advertises {} but this version of the bench cannot run it yet: {} instead; nothing to do",
+            method(strongest),
+            method(chosen)
+        ),
+        (R::OperatorChoice { method: m, stronger, stronger_category }, Fr) => {
+            let mut t = format!("choisie par l'opérateur (--method) : {}", method(m));
+            if let Some(st) = stronger {
+                let cat = stronger_category.map(|c| format!(", {c:?}")).unwrap_or_default();
+                t.push_str(&format!(
+                    " ; le disque offre aussi {}{cat}, plus fort : relancez sans --method pour l'utiliser",
+                    method(st)
+                ));
+            }
+            t
+        }
+        (R::OperatorChoice { method: m, stronger, stronger_category }, En) => {
+            let mut t = format!("chosen by the operator (--method): {}", method(m));
+            if let Some(st) = stronger {
+                let cat = stronger_category.map(|c| format!(", {c:?}")).unwrap_or_default();
+                t.push_str(&format!(
+                    "; the drive also offers the stronger {}{cat}: run again without --method to use it",
+                    method(st)
+                ));
+            }
+            t
         }
     }
 }
@@ -2170,5 +2476,29 @@ mod tests {
             assert_ne!(fr, en);
             assert!(!fr.is_empty() && !en.is_empty());
         }
+    }
+
+    // --- Purge — policy reasons ---
+    #[test]
+    fn every_policy_reason_reads_distinctly_in_each_language() {
+        let samples = atelier_wipe::policy::PolicyReason::samples();
+        let mut seen = std::collections::HashSet::new();
+        for r in &samples {
+            let fr = Msg::PolicyReason(r).text(Lang::Fr);
+            let en = Msg::PolicyReason(r).text(Lang::En);
+            let code = r.code();
+            assert!(!fr.trim().is_empty() && !en.trim().is_empty(), "{code}");
+            assert_ne!(fr, en, "{code}");
+            assert!(seen.insert(fr.clone()), "{code}: French text repeated");
+            assert!(seen.insert(en.clone()), "{code}: English text repeated");
+        }
+        // A USB disk and a memory card are told different next steps.
+        let card = atelier_wipe::policy::PolicyReason::PurgeNotPossible {
+            media: atelier_wipe::policy::MediaClass::MemoryCard,
+        };
+        assert!(seen.insert(Msg::PolicyReason(&card).text(Lang::Fr)));
+        // The sentence the operator guide quotes.
+        let frozen = Msg::PolicyReason(&atelier_wipe::policy::PolicyReason::Frozen).text(Lang::Fr);
+        assert!(frozen.contains("gelé par le BIOS (freeze lock)") && frozen.contains("--unfreeze"));
     }
 }

@@ -82,6 +82,7 @@ fn main() -> ExitCode {
         Command::Keys(cmd) => commands::certify::keys(&ctx, cmd),
         Command::Inventory(args) => commands::inventory::run(&ctx, args),
         Command::Report(args) => commands::report::run(&ctx, args),
+        Command::Export(args) => commands::export::run(&ctx, args),
         Command::Push(args) => commands::push::run(&ctx, args),
         Command::Print(cmd) => commands::print::run(&ctx, cmd),
         Command::Image(cmd) => commands::image::run(&ctx, cmd),

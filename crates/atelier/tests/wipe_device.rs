@@ -103,6 +103,18 @@ fn random_wipe_leaves_no_canary_and_no_zeros() {
     assert_eq!(entry["outcome"], "PASSED");
     assert_eq!(entry["method"]["name"], "overwrite-random");
     assert_eq!(entry["verification"]["mode"], "full");
+    // A loop device: the policy's reason has its code, and the hidden-area check says why it
+    // was not examined (no exception for that).
+    assert_eq!(entry["choice"]["code"], "virtual-device");
+    assert_eq!(entry["hidden_area"]["status"], "not_examined");
+    assert!(
+        entry["hidden_area"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("virtual device"),
+        "{entry}"
+    );
+    assert_eq!(entry["exceptions"], serde_json::json!([]));
     assert_eq!(entry["verification"]["bytes_checked"], dev.size());
 
     let after = dev.read_all();

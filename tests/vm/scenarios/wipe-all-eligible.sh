@@ -58,6 +58,16 @@ grep -q 'boot medium: sd[a-z]1 is mounted on /run/live/medium' "$r/devices.txt" 
 jq -e '[.sanitization[] | select(.outcome=="PASSED" and .device.transport=="sata"
         and .category=="clear" and .verification.coverage_percent==100)] | length == 2' \
   "$r/record.json" >/dev/null || { vm_err "record: $(cat "$r/record.json")"; exit 1; }
+# Hidden areas: QEMU answers READ NATIVE MAX ADDRESS EXT on both SATA disks (no HPA), the
+# NVMe drive says why it was not examined; no exception anywhere.
+jq -e '[.sanitization[] | select(.device.transport=="sata" and .hidden_area.status=="measured"
+        and .hidden_area.method=="ATA READ NATIVE MAX ADDRESS EXT" and .hidden_area.hidden_sectors==0
+        and .hidden_area.native_max_sectors==.hidden_area.user_sectors and (.exceptions | length == 0))]
+        | length == 2' "$r/record.json" >/dev/null ||
+  { vm_err "SATA entries lack a measured hidden area of 0 sectors: $(jq -c '[.sanitization[] | .hidden_area]' "$r/record.json")"; exit 1; }
+jq -e '.sanitization[] | select(.device.serial=="ATL-NVME-01") | .hidden_area.status=="not_examined"
+        and (.hidden_area.reason | startswith("NVMe")) and .choice.code=="format-without-sanitize"' \
+  "$r/record.json" >/dev/null || { vm_err "NVMe entry: hidden area / reason code"; exit 1; }
 jq -e '.sanitization[] | select(.device.serial=="ATL-NVME-01") | .outcome=="PASSED"
         and .device.media=="flash" and .category=="purge" and .method.name=="nvme-format"
         and .verification.coverage_percent >= 10' \

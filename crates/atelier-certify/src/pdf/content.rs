@@ -507,20 +507,69 @@ fn disk_section(
             err.first_lba, err.sector_count, err.message
         ));
     }
-    let hidden = if e.exceptions.is_empty() {
-        pick(
-            lang,
-            "non examinées par cette version (HPA/DCO)",
-            "not examined by this version (HPA/DCO)",
-        )
-        .to_owned()
-    } else {
-        format!(
-            "{} {}",
+    // Hidden areas and real size: what the entry's hidden-area check says (absent in entries
+    // written before it existed).
+    use atelier_record::HiddenAreaCheck;
+    let (mut hidden, real_size) = match &e.hidden_area {
+        None => (
+            pick(
+                lang,
+                "non examinées par cette version (HPA/DCO)",
+                "not examined by this version (HPA/DCO)",
+            )
+            .to_owned(),
+            pick(
+                lang,
+                "non mesurée par cette version (zones cachées non examinées)",
+                "not measured by this version (hidden areas not examined)",
+            )
+            .to_owned(),
+        ),
+        Some(HiddenAreaCheck::Measured {
+            method,
+            native_max_sectors,
+            hidden_sectors,
+            ..
+        }) => (
+            if *hidden_sectors == 0 {
+                format!("{} ({method})", pick(lang, "aucune", "none"))
+            } else {
+                format!(
+                    "{} {} ({}), {} ({method})",
+                    grouped(lang, *hidden_sectors),
+                    pick(lang, "secteurs cachés", "sectors hidden"),
+                    bytes(
+                        lang,
+                        hidden_sectors.saturating_mul(u64::from(d.logical_sector_size))
+                    ),
+                    pick(lang, "non effacés", "not erased"),
+                )
+            },
+            format!(
+                "{} ({} {}, {method})",
+                bytes(
+                    lang,
+                    native_max_sectors.saturating_mul(u64::from(d.logical_sector_size))
+                ),
+                grouped(lang, *native_max_sectors),
+                pick(lang, "secteurs", "sectors"),
+            ),
+        ),
+        Some(HiddenAreaCheck::NotExamined { reason }) => (
+            format!(
+                "{} {reason}",
+                pick(lang, "non examinées :", "not examined:")
+            ),
+            format!("{} {reason}", pick(lang, "non mesurée :", "not measured:")),
+        ),
+    };
+    if !e.exceptions.is_empty() {
+        hidden.push_str(&format!(
+            " — {} {}",
             pick(lang, "réserves :", "exceptions:"),
             e.exceptions.join("; ")
-        )
-    };
+        ));
+    }
     let mut throughput_text = Vec::new();
     if let Some(w) = e.write_throughput_bytes_per_second {
         throughput_text.push(format!(
@@ -584,12 +633,7 @@ fn disk_section(
             ),
             (
                 pick(lang, "Taille réelle", "Real size").to_owned(),
-                pick(
-                    lang,
-                    "non mesurée par cette version (zones cachées non examinées)",
-                    "not measured by this version (hidden areas not examined)",
-                )
-                .to_owned(),
+                real_size,
             ),
             (
                 pick(lang, "Zones cachées", "Hidden areas").to_owned(),

@@ -3,6 +3,7 @@
 pub mod certify;
 pub mod deploy;
 pub mod devices;
+pub mod export;
 pub mod image;
 pub mod inventory;
 pub mod print;

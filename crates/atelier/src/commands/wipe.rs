@@ -222,7 +222,7 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
     // Journal every job, with its keys, before the first write.
     let mut runs = Vec::new();
     let mut records: Vec<(Option<String>, AssetRecord)> = Vec::new();
-    for (s, (decision, _)) in targets.iter().zip(&decisions) {
+    for (s, (decision, probe)) in targets.iter().zip(&decisions) {
         let params = match WipeParams::new(
             &s.device,
             decision.overwrite,
@@ -234,8 +234,10 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
                     chosen_by: decision.chosen_by.to_string(),
                     strongest: decision.strongest.method.name().to_string(),
                     strongest_category: decision.strongest.category,
-                    reason: decision.reason.clone(),
+                    reason: decision.reason.to_string(),
+                    code: Some(decision.reason.code().to_string()),
                 });
+                p.hidden_area = Some(firmware::hidden_area_check(probe));
                 if decision.method.is_firmware() {
                     p.firmware = Some(FirmwareParams {
                         method: decision.method,
@@ -390,7 +392,8 @@ fn show_plan(
                 "method": decision_name(d),
                 "category": d.category,
                 "chosen_by": d.chosen_by,
-                "reason": d.reason,
+                "reason": d.reason.to_string(),
+                "reason_code": d.reason.code(),
                 "strongest": d.strongest.method.name(),
                 "capabilities": p.capabilities,
                 "hidden_area": p.hidden_area.as_ref().map(|h| match h {
@@ -415,7 +418,7 @@ fn show_plan(
                 device: &s.device.name,
                 method: decision_name(d),
                 purge: d.category == atelier_record::NistCategory::Purge,
-                reason: &d.reason,
+                reason: &Msg::PolicyReason(&d.reason).text(lang),
             }
             .text(lang)
         );

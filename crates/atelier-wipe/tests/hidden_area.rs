@@ -1,0 +1,286 @@
+//! Hidden areas in the record: a scripted ATA drive (atelier_device::ata_scripted, QEMU's
+//! captured IDENTIFY page) behind a wrapper that answers READ NATIVE MAX ADDRESS EXT with a
+//! native maximum beyond the IDENTIFY capacity — a Host Protected Area, as ACS-3 §4.11
+//! describes it. The probe measures it, the wipe records it, the entry carries an exception,
+//! and the title verdict becomes "erased with exceptions"; the same drive without an HPA
+//! stays "erased".
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use atelier_device::ata::{self, AtaData, AtaPassThrough, ScsiReply};
+use atelier_device::ata_scripted::{self, ScriptedAtaDrive};
+use atelier_record::{
+    HiddenAreaCheck, Outcome, TitleVerdict, ToolInfo, Transport, VerificationMode,
+};
+use atelier_wipe::ata_security::{PasswordJournal, run_security_erase_session};
+use atelier_wipe::firmware::{self, FirmwareParams, HIDDEN_AREA_METHOD, Probe};
+use atelier_wipe::policy::{self, MediaClass, PolicyMethod, Requested};
+use atelier_wipe::{
+    BlockIo, EngineConfig, JobProgress, Method, Phase, WipeObserver, WipeParams, apply_session_end,
+};
+
+const SECTOR: u64 = 512;
+const SECTORS: u64 = 65_536;
+
+struct Memory(Arc<Mutex<Vec<u8>>>);
+
+impl BlockIo for Memory {
+    fn size_bytes(&self) -> u64 {
+        SECTORS * SECTOR
+    }
+    fn logical_sector_size(&self) -> u32 {
+        SECTOR as u32
+    }
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        let mut m = self.0.lock().unwrap();
+        m[offset as usize..offset as usize + buf.len()].copy_from_slice(buf);
+        Ok(())
+    }
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        let m = self.0.lock().unwrap();
+        buf.copy_from_slice(&m[offset as usize..offset as usize + buf.len()]);
+        Ok(())
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct MemJournal(RefCell<HashMap<(String, String), String>>);
+
+impl PasswordJournal for MemJournal {
+    fn save(&self, serial: &str, model: &str, password: &str) -> Result<(), String> {
+        self.0
+            .borrow_mut()
+            .insert((serial.into(), model.into()), password.into());
+        Ok(())
+    }
+    fn find(&self, serial: &str, model: &str) -> Result<Option<String>, String> {
+        Ok(self.0.borrow().get(&(serial.into(), model.into())).cloned())
+    }
+    fn remove(&self, serial: &str, model: &str) -> Result<(), String> {
+        self.0.borrow_mut().remove(&(serial.into(), model.into()));
+        Ok(())
+    }
+}
+
+struct Quiet;
+impl WipeObserver for Quiet {
+    fn phase(&self, _phase: Phase, _bytes_total: u64) {}
+    fn progress(&self, _bytes_done: u64, _bytes_total: u64) {}
+    fn checkpoint(&self, _progress: &JobProgress) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The scripted drive with `hpa` sectors hidden above its IDENTIFY capacity: READ NATIVE MAX
+/// ADDRESS EXT answers the native maximum (the LBA in the ATA Status Return descriptor,
+/// SAT-4 §12.2.7: bytes 14..20 hold LBA 31:24, 7:0, 39:32, 15:8, 47:40, 23:16).
+struct WithHpa {
+    drive: ScriptedAtaDrive,
+    hpa: u64,
+}
+
+impl AtaPassThrough for WithHpa {
+    fn pass_through(
+        &mut self,
+        cdb: &[u8; 16],
+        data: AtaData<'_>,
+        timeout: Duration,
+    ) -> io::Result<ScsiReply> {
+        let mut reply = self.drive.pass_through(cdb, data, timeout)?;
+        if cdb[14] == ata::ATA_READ_NATIVE_MAX_EXT && self.hpa > 0 {
+            let s = &reply.sense;
+            let lba = [s[15], s[17], s[19], s[14], s[16], s[18]]
+                .iter()
+                .rev()
+                .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+            let b = (lba + self.hpa).to_le_bytes();
+            reply.sense[14..20].copy_from_slice(&[b[3], b[0], b[4], b[1], b[5], b[2]]);
+        }
+        Ok(reply)
+    }
+}
+
+fn drive(hpa: u64) -> (WithHpa, Memory) {
+    let mut page =
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../atelier-device/tests/fixtures/drive-pages-qemu/sata-ATL-SATA-01.identify.bin",
+        ))
+        .unwrap();
+    ata_scripted::patch_security_supported(&mut page);
+    let media = Arc::new(Mutex::new(
+        b"ATELIER-CANARY "
+            .iter()
+            .copied()
+            .cycle()
+            .take((SECTORS * SECTOR) as usize)
+            .collect::<Vec<u8>>(),
+    ));
+    let mut d = ScriptedAtaDrive::new(page, media.clone());
+    d.enhanced_supported = false;
+    d.erase_time_words = (2, 1);
+    (WithHpa { drive: d, hpa }, Memory(media))
+}
+
+fn device() -> atelier_device::BlockDevice {
+    atelier_device::BlockDevice {
+        name: "sda".into(),
+        dev: atelier_device::DevNum { major: 8, minor: 0 },
+        kind: atelier_device::DeviceKind::Disk,
+        transport: Transport::Sata,
+        model: Some("Samsung SSD 860 EVO 250GB".into()),
+        vendor: None,
+        serial: Some("ATL-SATA-01".into()),
+        wwn: None,
+        firmware: None,
+        size_bytes: SECTORS * SECTOR,
+        logical_sector_size: SECTOR as u32,
+        physical_sector_size: SECTOR as u32,
+        rotational: false,
+        removable: false,
+        read_only: false,
+        loop_backing_file: None,
+        holders: Vec::new(),
+        partitions: Vec::new(),
+        sysfs_path: "/sys/block/sda".into(),
+    }
+}
+
+/// Probe, decide, record the hidden-area check, run the Security Erase, close the entry.
+fn wipe(hpa: u64) -> (Probe, atelier_record::SanitizationEntry) {
+    let (mut d, media) = drive(hpa);
+    let probe = firmware::probe_ata(&mut d, MediaClass::SataSsd);
+    let decision = policy::decide(&probe.capabilities, Requested::Auto).unwrap();
+    assert_eq!(decision.method, PolicyMethod::AtaSecurityErase);
+    let mut params = WipeParams::new(
+        &device(),
+        Method::OverwriteZero,
+        VerificationMode::Sampled,
+        1 << 20,
+    )
+    .unwrap();
+    params.firmware = Some(FirmwareParams {
+        method: decision.method,
+    });
+    params.hidden_area = Some(firmware::hidden_area_check(&probe));
+    let mut entry = params.initial_entry(ToolInfo {
+        name: "atelier".into(),
+        version: "test".into(),
+    });
+    let (end, section) = run_security_erase_session(
+        &media,
+        &mut d,
+        &MemJournal::default(),
+        &params,
+        &EngineConfig::default(),
+        &Quiet,
+        &AtomicBool::new(false),
+    );
+    apply_session_end(&mut entry, &end, 1.0);
+    entry.firmware = Some(section);
+    (probe, entry)
+}
+
+#[test]
+fn an_hpa_is_measured_recorded_and_makes_the_verdict_erased_with_exceptions() {
+    let (probe, entry) = wipe(2048);
+    let area = probe.hidden_area.clone().unwrap().unwrap();
+    assert_eq!(area.hidden_sectors(), 2048);
+    let user = area.user_sectors;
+    assert_eq!(
+        entry.hidden_area,
+        Some(HiddenAreaCheck::Measured {
+            method: HIDDEN_AREA_METHOD.into(),
+            native_max_sectors: user + 2048,
+            user_sectors: user,
+            hidden_sectors: 2048,
+        })
+    );
+    assert_eq!(entry.outcome, Outcome::Passed, "{:?}", entry.outcome_detail);
+    assert_eq!(
+        entry.exceptions,
+        ["hidden area of 2048 sectors (1.0 MiB) not erased"]
+    );
+    assert_eq!(
+        TitleVerdict::decide(std::slice::from_ref(&entry), None),
+        TitleVerdict::ErasedWithExceptions
+    );
+    // The record says it in JSON as the schema does.
+    let json = serde_json::to_value(&entry).unwrap();
+    assert_eq!(json["hidden_area"]["status"], "measured");
+    assert_eq!(json["hidden_area"]["hidden_sectors"], 2048);
+}
+
+#[test]
+fn without_an_hpa_the_check_says_none_and_the_verdict_is_erased() {
+    let (_, entry) = wipe(0);
+    let Some(HiddenAreaCheck::Measured {
+        hidden_sectors,
+        native_max_sectors,
+        user_sectors,
+        method,
+    }) = &entry.hidden_area
+    else {
+        panic!("not measured: {:?}", entry.hidden_area);
+    };
+    assert_eq!(*hidden_sectors, 0);
+    assert_eq!(native_max_sectors, user_sectors);
+    assert_eq!(method, "ATA READ NATIVE MAX ADDRESS EXT");
+    assert!(entry.exceptions.is_empty());
+    assert_eq!(entry.outcome, Outcome::Passed, "{:?}", entry.outcome_detail);
+    assert_eq!(
+        TitleVerdict::decide(std::slice::from_ref(&entry), None),
+        TitleVerdict::Erased
+    );
+}
+
+#[test]
+fn media_without_an_hpa_command_say_not_examined_and_why() {
+    for (media, words) in [
+        (MediaClass::NvmeSsd, "NVMe"),
+        (MediaClass::Usb, "USB"),
+        (MediaClass::Virtual, "virtual device"),
+        (MediaClass::MemoryCard, "SD card"),
+    ] {
+        let probe = Probe {
+            capabilities: policy::Capabilities {
+                media,
+                nvme: None,
+                ata: None,
+                probe_error: None,
+            },
+            hidden_area: None,
+        };
+        match firmware::hidden_area_check(&probe) {
+            HiddenAreaCheck::NotExamined { reason } => {
+                assert!(reason.contains(words), "{media:?}: {reason}")
+            }
+            other => panic!("{media:?}: {other:?}"),
+        }
+    }
+    // A drive that refuses the command is "not examined", with the drive's error.
+    let probe = Probe {
+        capabilities: policy::Capabilities {
+            media: MediaClass::SataHdd,
+            nvme: None,
+            ata: None,
+            probe_error: None,
+        },
+        hidden_area: Some(Err("command aborted".into())),
+    };
+    let check = firmware::hidden_area_check(&probe);
+    assert_eq!(
+        check,
+        HiddenAreaCheck::NotExamined {
+            reason: "ATA READ NATIVE MAX ADDRESS EXT failed: command aborted".into()
+        }
+    );
+    assert_eq!(atelier_wipe::job::hidden_area_exception(&check, 512), None);
+}
