@@ -20,6 +20,10 @@ bench:
 bench-inventory:
     sudo scripts/bench-inventory.sh
 
+# The same inside the QEMU guest (an idle machine); not part of the VM test tier.
+bench-inventory-vm:
+    sudo scripts/vm-test.sh tests/vm/benchmarks/inventory.sh
+
 # `atelier deploy` against bmaptool and xz/zstd | dd on loop devices; results in docs/benchmarks.md (Deploy).
 bench-deploy:
     sudo scripts/bench-deploy.sh

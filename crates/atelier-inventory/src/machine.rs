@@ -95,49 +95,89 @@ impl InventoryOptions {
     }
 }
 
-/// A started probe: its name and the channel its result arrives on.
+/// How long one part of the inventory took, for `ATELIER_INVENTORY_TIMINGS=1` (see
+/// [`take_inventory_timed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeTiming {
+    /// The probe's name, as in warnings (`smbios`, `pci`, `disks`…), or `assembly` for the
+    /// work done after every probe answered (merging, grading), or `total`.
+    pub name: &'static str,
+    /// When it started, counted from the start of the inventory.
+    pub started: Duration,
+    /// How long it ran; `None` when it did not finish before its deadline.
+    pub took: Option<Duration>,
+}
+
+/// A started probe: its name, when the inventory started, and the channel its result (with
+/// the probe's own start and end) arrives on.
 struct Pending<T> {
     name: &'static str,
-    rx: mpsc::Receiver<T>,
+    origin: Instant,
+    rx: mpsc::Receiver<(T, Instant, Instant)>,
 }
 
 fn spawn<T: Send + 'static>(
     name: &'static str,
+    origin: Instant,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Pending<T> {
     let (tx, rx) = mpsc::channel();
     let spawned = thread::Builder::new()
         .name(format!("probe-{name}"))
         .spawn(move || {
-            let _ = tx.send(f());
+            let began = Instant::now();
+            let value = f();
+            let _ = tx.send((value, began, Instant::now()));
         });
     if let Err(e) = spawned {
         // The receiver sees a disconnected channel; the error is reported by `wait`.
         let _ = e;
     }
-    Pending { name, rx }
+    Pending { name, origin, rx }
 }
 
 impl<T> Pending<T> {
-    /// Waits until `deadline`; `None` (and a warning) when the probe is late or died.
-    fn wait(self, deadline: Instant, warnings: &mut Vec<ProbeWarning>) -> Option<T> {
+    /// Waits until `deadline`; `None` (and a warning) when the probe is late or died. The
+    /// probe's timing goes into `timings` either way.
+    fn wait(
+        self,
+        deadline: Instant,
+        warnings: &mut Vec<ProbeWarning>,
+        timings: &mut Vec<ProbeTiming>,
+    ) -> Option<T> {
         let left = deadline.saturating_duration_since(Instant::now());
+        let late = |message: &str, warnings: &mut Vec<ProbeWarning>| {
+            warnings.push(ProbeWarning {
+                probe: self.name.to_owned(),
+                message: message.to_owned(),
+            });
+        };
         match self.rx.recv_timeout(left) {
-            Ok(v) => Some(v),
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                warnings.push(ProbeWarning {
-                    probe: self.name.to_owned(),
-                    message: "did not finish in time; its data is missing from this inventory"
-                        .to_owned(),
+            Ok((v, began, ended)) => {
+                timings.push(ProbeTiming {
+                    name: self.name,
+                    started: began.saturating_duration_since(self.origin),
+                    took: Some(ended.saturating_duration_since(began)),
                 });
-                None
+                Some(v)
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                warnings.push(ProbeWarning {
-                    probe: self.name.to_owned(),
-                    message: "stopped unexpectedly; its data is missing from this inventory"
-                        .to_owned(),
+            Err(e) => {
+                timings.push(ProbeTiming {
+                    name: self.name,
+                    started: Duration::ZERO,
+                    took: None,
                 });
+                late(
+                    match e {
+                        mpsc::RecvTimeoutError::Timeout => {
+                            "did not finish in time; its data is missing from this inventory"
+                        }
+                        mpsc::RecvTimeoutError::Disconnected => {
+                            "stopped unexpectedly; its data is missing from this inventory"
+                        }
+                    },
+                    warnings,
+                );
                 None
             }
         }
@@ -150,28 +190,46 @@ type WithWarnings<T> = (T, Vec<ProbeWarning>);
 /// than the probe deadline (plus the SMART timeout for the disk probe): whatever could not
 /// be read is absent and explained in [`HardwareSection::warnings`].
 pub fn take_inventory(opts: &InventoryOptions) -> HardwareSection {
+    take_inventory_timed(opts).0
+}
+
+/// [`take_inventory`], and how long each probe took (what `ATELIER_INVENTORY_TIMINGS=1
+/// atelier inventory` prints, to find where the time goes). Measuring costs two clock reads
+/// per probe.
+pub fn take_inventory_timed(opts: &InventoryOptions) -> (HardwareSection, Vec<ProbeTiming>) {
     let start = Instant::now();
     let root = opts.root.clone();
 
     let smbios = {
         let root = root.clone();
-        spawn("smbios", move || read_smbios(&root))
+        spawn("smbios", start, move || {
+            let report = read_smbios(&root);
+            // Machines without SMBIOS memory devices: the kernel's memory blocks, read here
+            // rather than after every probe has answered.
+            let blocks = report
+                .memory
+                .installed_bytes
+                .is_none()
+                .then(|| crate::memory::read_memory_blocks(&root))
+                .flatten();
+            (report, blocks)
+        })
     };
     let cpu = {
         let (root, arch) = (root.clone(), opts.architecture.clone());
-        spawn("cpu", move || cpu::read_cpu(&root, &arch))
+        spawn("cpu", start, move || cpu::read_cpu(&root, &arch))
     };
     let batteries = {
         let root = root.clone();
-        spawn("battery", move || battery::read_batteries(&root))
+        spawn("battery", start, move || battery::read_batteries(&root))
     };
     let screens = {
         let root = root.clone();
-        spawn("screen", move || screen::read_screens(&root))
+        spawn("screen", start, move || screen::read_screens(&root))
     };
     let firmware = {
         let root = root.clone();
-        spawn("firmware", move || {
+        spawn("firmware", start, move || {
             (
                 firmware::read_firmware(&root),
                 firmware::read_devicetree(&root),
@@ -180,11 +238,11 @@ pub fn take_inventory(opts: &InventoryOptions) -> HardwareSection {
     };
     let pci = {
         let root = root.clone();
-        spawn("pci", move || pci::read_pci_devices(&root))
+        spawn("pci", start, move || pci::read_pci_devices(&root))
     };
     let network = {
         let root = root.clone();
-        spawn("network", move || {
+        spawn("network", start, move || {
             let (ifaces, mut warnings) = network::read_network(&root);
             let (peripherals, more) = peripherals::read_peripherals(&root, &ifaces);
             warnings.extend(more);
@@ -193,19 +251,26 @@ pub fn take_inventory(opts: &InventoryOptions) -> HardwareSection {
     };
     let disks = {
         let opts = opts.clone();
-        spawn("disks", move || read_disks(&opts))
+        spawn("disks", start, move || read_disks(&opts))
     };
 
     let deadline = start + opts.probe_timeout;
     let mut warnings = Vec::new();
-    let smbios = smbios.wait(deadline, &mut warnings);
-    let cpu = cpu.wait(deadline, &mut warnings);
-    let batteries = batteries.wait(deadline, &mut warnings);
-    let screens = screens.wait(deadline, &mut warnings);
-    let firmware = firmware.wait(deadline, &mut warnings);
-    let pci = pci.wait(deadline, &mut warnings);
-    let network = network.wait(deadline, &mut warnings);
-    let disks = disks.wait(deadline + opts.smart_timeout, &mut warnings);
+    let mut timings = Vec::new();
+    let (w, t) = (&mut warnings, &mut timings);
+    let smbios = smbios.wait(deadline, w, t);
+    let cpu = cpu.wait(deadline, w, t);
+    let batteries = batteries.wait(deadline, w, t);
+    let screens = screens.wait(deadline, w, t);
+    let firmware = firmware.wait(deadline, w, t);
+    let pci = pci.wait(deadline, w, t);
+    let network = network.wait(deadline, w, t);
+    let disks = disks.wait(deadline + opts.smart_timeout, w, t);
+    let assembly_start = Instant::now();
+    let (smbios, memory_blocks) = match smbios {
+        Some((report, blocks)) => (Some(report), blocks),
+        None => (None, None),
+    };
 
     let mut take = |w: Vec<ProbeWarning>| warnings.extend(w);
     let (cpu, w) = cpu.unwrap_or_default();
@@ -289,7 +354,7 @@ pub fn take_inventory(opts: &InventoryOptions) -> HardwareSection {
     };
     let mut memory = memory;
     if memory.installed_bytes.is_none()
-        && let Some(blocks) = crate::memory::read_memory_blocks(&root)
+        && let Some(blocks) = memory_blocks
     {
         memory.installed_bytes = Some(blocks.total_bytes());
         memory.installed_source = Some(format!(
@@ -330,7 +395,18 @@ pub fn take_inventory(opts: &InventoryOptions) -> HardwareSection {
         warnings,
     };
     hw.grades = grade::grade(&hw);
-    hw
+    let end = Instant::now();
+    timings.push(ProbeTiming {
+        name: "assembly",
+        started: assembly_start.saturating_duration_since(start),
+        took: Some(end.saturating_duration_since(assembly_start)),
+    });
+    timings.push(ProbeTiming {
+        name: "total",
+        started: Duration::ZERO,
+        took: Some(end.saturating_duration_since(start)),
+    });
+    (hw, timings)
 }
 
 /// The machine key alone, without the rest of the inventory (SMBIOS identity, network

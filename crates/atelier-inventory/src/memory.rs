@@ -6,11 +6,14 @@
 //!
 //! - `sys/devices/system/memory/block_size_bytes`: the size of one block, in hexadecimal
 //!   without a `0x` prefix (e.g. `8000000` for 128 MiB);
-//! - `sys/devices/system/memory/memoryN/state`: `online`, `offline`, `going-offline`… One
-//!   directory per block of present memory, whatever its state.
+//! - `sys/devices/system/memory/memoryN/`: one directory per block of present memory, whatever
+//!   its state (`online`, `offline`… in its `state` file).
 //!
 //! The sum counts every present block: it is the RAM the machine has, rounded to the block
 //! size, as lshw reports it, where `MemTotal` is less (the kernel's own code and reservations).
+//! An offline block is still installed RAM, so the blocks' `state` files are not read: one
+//! directory listing is enough (a machine with 24 GiB has 192 blocks of 128 MiB, and reading
+//! their 192 `state` files was about 15 % of the inventory's CPU time in a profile).
 //! Kernels built without memory hotplug have no such directory; the reader then says nothing.
 
 use std::fs;
@@ -26,8 +29,6 @@ pub struct MemoryBlocks {
     pub block_size_bytes: u64,
     /// Number of present blocks (online or not).
     pub blocks: u64,
-    /// Of those, how many are offline.
-    pub offline: u64,
 }
 
 impl MemoryBlocks {
@@ -53,7 +54,6 @@ pub fn read_memory_blocks(root: &Path) -> Option<MemoryBlocks> {
     .ok()
     .filter(|&n| n > 0)?;
     let mut blocks = 0u64;
-    let mut offline = 0u64;
     for entry in fs::read_dir(&dir).ok()?.filter_map(Result::ok) {
         let name = entry.file_name();
         let Some(number) = name.to_str().and_then(|n| n.strip_prefix("memory")) else {
@@ -63,13 +63,9 @@ pub fn read_memory_blocks(root: &Path) -> Option<MemoryBlocks> {
             continue;
         }
         blocks += 1;
-        if fs::read_to_string(entry.path().join("state")).is_ok_and(|s| s.trim() == "offline") {
-            offline += 1;
-        }
     }
     (blocks > 0).then_some(MemoryBlocks {
         block_size_bytes,
         blocks,
-        offline,
     })
 }

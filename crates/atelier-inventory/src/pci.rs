@@ -32,18 +32,27 @@
 //! <TAB><TAB>prog-if  prog-if_name
 //! ```
 //!
-//! with `#` starting a comment line. The inventory uses [`PciIds::parse_selected`], which finds
-//! only the vendors and classes present on the machine with a substring search (the whole-file
-//! walk of the full index cost about half of the inventory's run time). [`PciIds::parse`] reads the ~1.4 MB file in one pass that
-//! only looks at the top-level lines (vendors and classes, about 2,500) and keeps, for each, the
-//! slice of the text that holds its devices or subclasses; nothing is copied. A lookup then
-//! searches that one block for the entry's line.
+//! with `#` starting a comment line. [`PciIds::parse`] indexes a pci.ids text in one pass that
+//! only looks at the top-level lines (vendors and classes) and keeps, for each, the slice of the
+//! text that holds its devices or subclasses; nothing is copied. A lookup then searches that one
+//! block for the entry's line.
+//!
+//! The inventory does not read the whole ~1.4 MB file. The database keeps its vendors sorted
+//! ("Please keep sorted", in its header) and its classes last, in order:
+//! [`extract_selected_at`] finds each vendor the machine has by bisection with positioned reads
+//! of a few kilobytes, the classes in the file's last kilobytes, and reads only those entries
+//! (a few kilobytes, or ~375 KB when Intel's 8,500-line block is among them). When an ID is not
+//! found that way (absent from the database, or a file out of order) it falls back to
+//! [`extract_selected`], which streams the whole file through a 64 KiB buffer; the names are the
+//! same either way (`tests/pci.rs` checks both against the whole-file index on every vendor
+//! and class of the real database). Reading the whole file into memory, validating it as UTF-8
+//! and searching it for each ID was about a third of the inventory's CPU time on the development
+//! VM (see docs/inventory.md#performance).
 //!
 //! Measured on the bench's development VM with the 2023 database (1.36 MB, 2,325 vendors), in an
-//! optimised build: indexing takes about 1.2 ms; a lookup costs at most about 0.3 ms (a device at
-//! the end of Intel's 8,500-line block), so a laptop with 30 PCI functions is named in about
-//! 10 ms; [`read_pci_devices`] on the VM's 6 devices takes about 4 ms, file read included. A
-//! debug build is about ten times slower. `tests/pci.rs` prints these figures.
+//! optimised build: the VM's vendors (virtio and one Intel device) and four classes are
+//! extracted and indexed in about 1–2 ms, 0.2 ms without the Intel block; reading and indexing
+//! the whole file took about 4 ms. A debug build is about ten times slower.
 //!
 //! A missing database is not an error: devices keep their IDs, names are absent and the probe
 //! leaves one warning that says to install the `pci.ids` package.
@@ -123,27 +132,6 @@ impl<'a> PciIds<'a> {
         }
         if let Some((section, name, body)) = current {
             ids.insert(section, name, &text[body.min(text.len())..]);
-        }
-        ids
-    }
-
-    /// Indexes only the given vendors and classes, finding each header line with a substring
-    /// search instead of walking every line: what the inventory needs for the handful of IDs a
-    /// machine has (a few hundred microseconds instead of a whole-file pass). Lookups of other
-    /// vendors or classes find nothing.
-    pub fn parse_selected(text: &'a str, vendors: &[u16], classes: &[u8]) -> Self {
-        let mut ids = PciIds::default();
-        for &vendor in vendors {
-            let header = [format!("{vendor:04x}  "), format!("{vendor:04X}  ")];
-            if let Some((name, block)) = find_top_level(text, &header) {
-                ids.insert(Section::Vendor(vendor), name, block);
-            }
-        }
-        for &class in classes {
-            let header = [format!("C {class:02x}  "), format!("C {class:02X}  ")];
-            if let Some((name, block)) = find_top_level(text, &header) {
-                ids.insert(Section::Class(class), name, block);
-            }
         }
         ids
     }
@@ -296,11 +284,11 @@ fn first_level_entry(block: &str, shape: Shape, id: u32) -> Option<(Option<&str>
     };
     for key in keys {
         let pattern = format!("\n\t{key}");
+        let finder = memchr::memmem::Finder::new(pattern.as_bytes());
         let mut from = 0;
-        while let Some(found) = block[from..].find(&pattern) {
+        while let Some(found) = finder.find(&block.as_bytes()[from..]) {
             let line_start = from + found + 1;
-            let line_end = block[line_start..]
-                .find('\n')
+            let line_end = memchr::memchr(b'\n', &block.as_bytes()[line_start..])
                 .map_or(block.len(), |end| line_start + end);
             let line = block[line_start + 1..line_end].trim_end();
             if let Some((entry, name)) = split_entry(line, shape)
@@ -331,39 +319,451 @@ fn indent(line: &str) -> usize {
     line.bytes().take_while(|&b| b == b'\t').count()
 }
 
-/// Finds the top-level line starting with one of `headers` (at the start of a line) and
-/// returns its name and its block (from the header's line feed to the next top-level line),
-/// like [`PciIds::parse`] would.
-fn find_top_level<'a>(text: &'a str, headers: &[String]) -> Option<(Option<&'a str>, &'a str)> {
-    let start = headers.iter().find_map(|header| {
-        if text.starts_with(header.as_str()) {
-            return Some(0);
+/// The size of the buffer [`extract_selected`] reads through (it grows for a longer line).
+const EXTRACT_BUFFER: usize = 64 * 1024;
+
+/// Reads a pci.ids database from `reader` and keeps only the top-level entries (header line
+/// and the lines below it) of the given vendors and classes: a small pci.ids text that
+/// [`PciIds::parse`] indexes into the same names as the whole database for those IDs.
+///
+/// This is what the inventory uses: the machine has a handful of vendors and classes among the
+/// database's ~2,500, and the file is read once through a 64 KiB buffer, looking only at the
+/// first bytes of each line (the header lines), without validating or copying the rest. A
+/// top-level line ends the entry before it exactly as in [`PciIds::parse`] (a malformed one
+/// too); comment lines inside a kept entry are kept, and [`PciIds::parse`] skips them. When an
+/// ID has several entries, all are kept and the index takes the first, as on the whole file.
+pub fn extract_selected(
+    mut reader: impl io::Read,
+    vendors: &[u16],
+    classes: &[u8],
+) -> io::Result<String> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; EXTRACT_BUFFER];
+    let mut filled = 0;
+    let mut keeping = false;
+    loop {
+        let n = match reader.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let eof = n == 0;
+        filled += n;
+        // Whole lines of the buffer: only the top-level ones are looked at; the lines of a kept
+        // entry are copied as one run.
+        let mut line_start = 0;
+        let mut kept_from = 0;
+        let mut top_level = |start: usize, end: usize, keeping: &mut bool, out: &mut Vec<u8>| {
+            if !matches!(buf.get(start), None | Some(b'\t' | b'#' | b'\n' | b'\r')) {
+                let wanted = wanted_header(&buf[start..end], vendors, classes);
+                if *keeping && !wanted {
+                    out.extend_from_slice(&buf[kept_from..start]);
+                } else if !*keeping && wanted {
+                    kept_from = start;
+                }
+                *keeping = wanted;
+            }
+        };
+        for newline in memchr::memchr_iter(b'\n', &buf[..filled]) {
+            top_level(line_start, newline + 1, &mut keeping, &mut out);
+            line_start = newline + 1;
         }
-        let needle = format!("\n{header}");
-        memchr::memmem::find(text.as_bytes(), needle.as_bytes()).map(|at| at + 1)
-    })?;
-    let line_end = text[start..].find('\n').map_or(text.len(), |e| start + e);
-    let line = text[start..line_end].trim_end();
-    let name = match line.strip_prefix("C ") {
-        Some(rest) => split_id(rest, 2)?.1,
-        None => split_id(line, 4)?.1,
-    };
-    // The block runs until the next line that is not indented, blank or a comment.
-    let mut end = line_end;
-    while end < text.len() {
-        let next = end + 1;
-        match text.as_bytes().get(next) {
-            None => {
-                end = text.len();
-                break;
-            }
-            Some(b'\t' | b'#' | b'\n' | b'\r') => {
-                end = text[next..].find('\n').map_or(text.len(), |e| next + e);
-            }
-            Some(_) => break,
+        if eof && line_start < filled {
+            top_level(line_start, filled, &mut keeping, &mut out);
+            line_start = filled;
+        }
+        if keeping {
+            out.extend_from_slice(&buf[kept_from..line_start]);
+        }
+        if eof {
+            break;
+        }
+        // Keep the unfinished line for the next read; a line longer than the buffer grows it.
+        buf.copy_within(line_start..filled, 0);
+        filled -= line_start;
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0);
         }
     }
-    Some((name, &text[line_end.min(text.len())..end]))
+    Ok(match String::from_utf8(out) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+/// A source that can be read at any offset: the pci.ids file, or its bytes in memory.
+pub trait ReadAt {
+    /// Reads up to `buf.len()` bytes at `offset`; 0 at the end.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+    /// The length in bytes.
+    fn len(&self) -> io::Result<u64>;
+    /// Whether it is empty.
+    fn is_empty(&self) -> io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
+}
+
+impl ReadAt for fs::File {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        std::os::unix::fs::FileExt::read_at(self, buf, offset)
+    }
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.metadata()?.len())
+    }
+}
+
+impl ReadAt for [u8] {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(<[u8]>::len(self));
+        let n = buf.len().min(<[u8]>::len(self) - start);
+        buf[..n].copy_from_slice(&self[start..start + n]);
+        Ok(n)
+    }
+    fn len(&self) -> io::Result<u64> {
+        Ok(<[u8]>::len(self) as u64)
+    }
+}
+
+/// Reads `len` bytes at `offset` (fewer at the end).
+fn read_range(src: &(impl ReadAt + ?Sized), offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
+    let mut got = 0;
+    while got < buf.len() {
+        match src.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}
+
+/// The order of top-level lines in a sorted pci.ids: vendors by ID, then classes by ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Vendor(u16),
+    Class(u8),
+}
+
+/// The key of a top-level line, read as [`PciIds::parse`] reads it; `None` for a malformed one.
+fn header_key(line: &[u8]) -> Option<Key> {
+    let line = String::from_utf8_lossy(line);
+    let line = line.trim_end();
+    match line.strip_prefix("C ") {
+        Some(rest) => split_id(rest, 2).map(|(c, _)| Key::Class(c as u8)),
+        None => split_id(line, 4).map(|(v, _)| Key::Vendor(v as u16)),
+    }
+}
+
+/// First window read when looking for a line; doubled until one is found.
+const WINDOW: u64 = 4096;
+/// Below this many bytes, a search range is read whole and walked.
+const LINEAR: u64 = 8 * 1024;
+
+/// The first top-level line (not indented, not a comment, not blank) that starts at or after
+/// `from` and before `limit`: its start, the start of the line after it, and its key
+/// (`None` when malformed). When `keep` is given, every byte from the one before `from` up to
+/// that line's start (or to the end) is appended to it.
+fn next_top_level(
+    src: &(impl ReadAt + ?Sized),
+    from: u64,
+    limit: u64,
+    mut keep: Option<&mut Vec<u8>>,
+) -> io::Result<Option<(u64, u64, Option<Key>)>> {
+    // A line starts at 0 or after a line feed: look from the byte before `from`.
+    let mut at = from.saturating_sub(1);
+    let mut window = WINDOW;
+    let mut carried = from == 0;
+    while at < limit {
+        let chunk = read_range(src, at, window)?;
+        if chunk.is_empty() {
+            return Ok(None);
+        }
+        let first_start = carried.then_some(at);
+        carried = false;
+        let after_newlines = memchr::memchr_iter(b'\n', &chunk).map(|i| at + i as u64 + 1);
+        for start in first_start.into_iter().chain(after_newlines) {
+            if start < from {
+                continue;
+            }
+            if start >= limit {
+                if let Some(keep) = keep.as_deref_mut() {
+                    keep.extend_from_slice(&chunk[..(limit - at) as usize]);
+                }
+                return Ok(None);
+            }
+            let rel = (start - at) as usize;
+            let Some(&first) = chunk.get(rel) else {
+                // The line starts right after this chunk.
+                carried = true;
+                break;
+            };
+            if matches!(first, b'\t' | b'#' | b'\n' | b'\r') {
+                continue;
+            }
+            if let Some(keep) = keep.as_deref_mut() {
+                keep.extend_from_slice(&chunk[..rel]);
+            }
+            // Its whole line (a header is short; read more when it runs past the chunk).
+            let line = match memchr::memchr(b'\n', &chunk[rel..]) {
+                Some(end) => chunk[rel..rel + end + 1].to_vec(),
+                None => {
+                    let rest = read_range(src, start, 64 * 1024)?;
+                    let end = memchr::memchr(b'\n', &rest).map_or(rest.len(), |e| e + 1);
+                    rest[..end].to_vec()
+                }
+            };
+            let next = start + line.len() as u64;
+            return Ok(Some((start, next, header_key(&line))));
+        }
+        if let Some(keep) = keep.as_deref_mut() {
+            keep.extend_from_slice(&chunk[..]);
+        }
+        at += chunk.len() as u64;
+        window = window.saturating_mul(2).min(256 * 1024);
+    }
+    Ok(None)
+}
+
+/// A piece of a source, read once, at its place in the source.
+struct Piece {
+    base: u64,
+    bytes: Vec<u8>,
+}
+
+impl ReadAt for Piece {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        match offset.checked_sub(self.base) {
+            Some(rel) => self.bytes.read_at(buf, rel),
+            None => Err(io::Error::other("read before the piece")),
+        }
+    }
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.base + self.bytes.len() as u64)
+    }
+}
+
+/// What a bisection probe found after an offset: a top-level line (start, next line, key), or
+/// nothing before the given limit.
+#[derive(Clone, Copy)]
+enum Probe {
+    Line(u64, u64, Option<Key>),
+    NoneBefore(u64),
+}
+
+/// The bisection probes already made: the searches for each vendor and class start with the
+/// same probes, and one that lands inside a large block (Intel's is 375 KB) reads up to the end
+/// of that block, so it is done once.
+type Probes = HashMap<u64, Probe>;
+
+/// [`next_top_level`] through the memo of probes.
+fn probe(
+    src: &(impl ReadAt + ?Sized),
+    probes: &mut Probes,
+    from: u64,
+    limit: u64,
+) -> io::Result<Option<(u64, u64, Option<Key>)>> {
+    match probes.get(&from) {
+        Some(&Probe::Line(start, next, key)) => {
+            return Ok((start < limit).then_some((start, next, key)));
+        }
+        Some(&Probe::NoneBefore(l)) if l >= limit => return Ok(None),
+        _ => {}
+    }
+    let found = next_top_level(src, from, limit, None)?;
+    probes.insert(
+        from,
+        match found {
+            Some((start, next, key)) => Probe::Line(start, next, key),
+            None => Probe::NoneBefore(limit),
+        },
+    );
+    Ok(found)
+}
+
+/// How far a bisection probe looks for a top-level line before setting that half aside.
+const BUDGET: u64 = 16 * 1024;
+
+/// Where the first top-level line with `key` starts in a sorted database of `len` bytes,
+/// looking from `lo`; `None` when it is not found (absent, or the file is not sorted as
+/// expected).
+///
+/// A probe that lands inside a large block (Intel's is 375 KB) finds no top-level line within
+/// [`BUDGET`]: the half after it is set aside and searched, by reading through the block, only
+/// when the line is not found before it.
+fn find_sorted(
+    src: &(impl ReadAt + ?Sized),
+    probes: &mut Probes,
+    mut lo: u64,
+    len: u64,
+    key: Key,
+) -> io::Result<Option<u64>> {
+    // The first top-level line whose key is ≥ `key` lies in [lo, hi), or in a range set aside,
+    // or is `best`. Ranges set aside later lie before those set aside earlier.
+    let mut hi = len;
+    let mut best: Option<(u64, Key)> = None;
+    let mut aside: Vec<(u64, u64)> = Vec::new();
+    loop {
+        while lo < hi {
+            if hi - lo <= LINEAR {
+                // Read the range once (with the byte before it and room for a last long line).
+                let base = lo.saturating_sub(1);
+                let piece = Piece {
+                    base,
+                    bytes: read_range(src, base, (hi + WINDOW).min(len) - base)?,
+                };
+                let mut at = lo;
+                while let Some((start, next, found)) = next_top_level(&piece, at, hi, None)? {
+                    match found {
+                        Some(k) if k < key => at = next,
+                        Some(k) => {
+                            best = Some((start, k));
+                            break;
+                        }
+                        None => return Ok(None),
+                    }
+                }
+                break;
+            }
+            let mid = lo + (hi - lo) / 2;
+            let bound = hi.min(mid + BUDGET);
+            match probe(src, probes, mid, bound)? {
+                None if bound == hi => hi = mid,
+                None => {
+                    aside.push((mid, hi));
+                    hi = mid;
+                }
+                Some((_, next, Some(k))) if k < key => lo = next,
+                Some((start, _, Some(k))) => {
+                    best = Some((start, k));
+                    hi = mid;
+                }
+                // A malformed top-level line: not the layout this search relies on.
+                Some((_, _, None)) => return Ok(None),
+            }
+        }
+        // The nearest range set aside, when it lies before the best line found so far.
+        let Some((from, old_hi)) = aside.pop() else {
+            break;
+        };
+        let limit = best.map_or(old_hi, |(start, _)| old_hi.min(start));
+        if from >= limit {
+            continue;
+        }
+        match probe(src, probes, from, limit)? {
+            None => (lo, hi) = (limit, limit),
+            Some((start, _, Some(k))) if k >= key => {
+                best = Some((start, k));
+                (lo, hi) = (limit, limit);
+            }
+            Some((_, next, Some(_))) => (lo, hi) = (next, limit),
+            Some((_, _, None)) => return Ok(None),
+        }
+    }
+    Ok(best.and_then(|(start, k)| (k == key).then_some(start)))
+}
+
+/// The end of a sorted database that holds every class line (they come after the vendors):
+/// read backwards from the end, doubling, until its first top-level line is a vendor's (or the
+/// whole file is read). Returns the piece and where to start looking in it.
+fn class_section(src: &(impl ReadAt + ?Sized), len: u64) -> io::Result<(Piece, u64)> {
+    let mut size = 2 * WINDOW;
+    loop {
+        let base = len.saturating_sub(size);
+        let piece = Piece {
+            base,
+            bytes: read_range(src, base, len - base)?,
+        };
+        if base == 0 {
+            return Ok((piece, 0));
+        }
+        let mut at = base + 1;
+        // Skip lines that are not top-level; stop at the first top-level line.
+        match next_top_level(&piece, at, len, None)? {
+            Some((_, next, Some(Key::Vendor(_)))) => {
+                at = next;
+                return Ok((piece, at));
+            }
+            None => return Ok((piece, at)),
+            Some(_) => size = size.saturating_mul(2),
+        }
+    }
+}
+
+/// [`extract_selected`] for a database that keeps its top-level lines sorted, as pci.ids asks
+/// ("Vendors, devices and subsystems. Please keep sorted.", then the classes in order): each
+/// wanted vendor and class is found by bisection, reading a few kilobytes at a time, and only
+/// its entry is read. When any of them is not found that way (absent from the database, or a
+/// file not in order), the whole file is read with [`extract_selected`], so the names are the
+/// same either way.
+pub fn extract_selected_at(
+    src: &(impl ReadAt + ?Sized),
+    vendors: &[u16],
+    classes: &[u8],
+) -> io::Result<String> {
+    let len = src.len()?;
+    let keys = vendors
+        .iter()
+        .map(|&v| Key::Vendor(v))
+        .chain(classes.iter().map(|&c| Key::Class(c)));
+    let mut out = Vec::new();
+    let mut probes = Probes::new();
+    let mut tail: Option<(Piece, u64, Probes)> = None;
+    for key in keys {
+        let found = match key {
+            Key::Vendor(_) => find_sorted(src, &mut probes, 0, len, key)?,
+            Key::Class(_) => {
+                if tail.is_none() {
+                    let (piece, from) = class_section(src, len)?;
+                    tail = Some((piece, from, Probes::new()));
+                }
+                let (piece, from, probes) = tail.as_mut().expect("just set");
+                find_sorted(&*piece, probes, *from, len, key)?
+            }
+        };
+        let Some(start) = found else {
+            return extract_selected(Reader { src, at: 0 }, vendors, classes);
+        };
+        // The entry runs to the next top-level line.
+        next_top_level(src, start + 1, len, Some(&mut out))?;
+        if out.last().is_some_and(|&b| b != b'\n') {
+            out.push(b'\n');
+        }
+    }
+    Ok(match String::from_utf8(out) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+/// A [`ReadAt`] read from the start, as an [`io::Read`].
+struct Reader<'a, S: ReadAt + ?Sized> {
+    src: &'a S,
+    at: u64,
+}
+
+impl<S: ReadAt + ?Sized> io::Read for Reader<'_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.src.read_at(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+/// Whether a top-level line is the header of one of the wanted vendors or classes, read as
+/// [`PciIds::parse`] reads it.
+fn wanted_header(line: &[u8], vendors: &[u16], classes: &[u8]) -> bool {
+    let line = String::from_utf8_lossy(line);
+    let line = line.trim_end();
+    if let Some(rest) = line.strip_prefix("C ") {
+        split_id(rest, 2).is_some_and(|(class, _)| classes.contains(&(class as u8)))
+    } else {
+        split_id(line, 4).is_some_and(|(vendor, _)| vendors.contains(&(vendor as u16)))
+    }
 }
 
 /// The first pci.ids database found under `root` ([`PCI_IDS_PATHS`]).
@@ -420,24 +820,29 @@ pub fn read_pci_devices(root: &Path) -> (Vec<PciDevice>, Vec<ProbeWarning>) {
             "no pci.ids database at /{} or /{}: PCI devices are not named (install the `pci.ids` package)",
             PCI_IDS_PATHS[0], PCI_IDS_PATHS[1]
         ))),
-        Some(path) => match fs::read(&path) {
+        Some(path) => match fs::File::open(&path).and_then(|file| {
+            let mut vendors: Vec<u16> = devices
+                .iter()
+                .filter_map(|d| parse_hex_digits(&d.vendor_id))
+                .filter_map(|v| u16::try_from(v).ok())
+                .collect();
+            let mut classes: Vec<u8> = devices
+                .iter()
+                .filter_map(|d| parse_hex_digits(&d.class_code))
+                .map(|c| (c >> 16) as u8)
+                .collect();
+            vendors.sort_unstable();
+            vendors.dedup();
+            classes.sort_unstable();
+            classes.dedup();
+            extract_selected_at(&file, &vendors, &classes)
+        }) {
             Err(e) => warnings.push(warning(format!(
                 "cannot read {}: {e}: PCI devices are not named",
                 path.display()
             ))),
-            Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
-                let vendors: Vec<u16> = devices
-                    .iter()
-                    .filter_map(|d| parse_hex_digits(&d.vendor_id))
-                    .filter_map(|v| u16::try_from(v).ok())
-                    .collect();
-                let classes: Vec<u8> = devices
-                    .iter()
-                    .filter_map(|d| parse_hex_digits(&d.class_code))
-                    .map(|c| (c >> 16) as u8)
-                    .collect();
-                let ids = PciIds::parse_selected(&text, &vendors, &classes);
+            Ok(text) => {
+                let ids = PciIds::parse(&text);
                 if ids.vendor_count() == 0 && ids.class_count() == 0 {
                     warnings.push(warning(format!(
                         "{} lists no vendor: PCI devices are not named (reinstall the `pci.ids` package)",

@@ -8,7 +8,7 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::time::Instant;
 
-use atelier_inventory::pci::{self, PciIds};
+use atelier_inventory::pci::{self, PciIds, ReadAt};
 use atelier_record::PciDevice;
 use atelier_testkit::Rng;
 
@@ -515,40 +515,213 @@ fn reads_this_machine_and_agrees_with_uevent() {
     assert_eq!(sorted, devices, "one PCI domain here: sorted by text too");
 }
 
-/// The selective index (what the inventory uses) names everything exactly as the full index
-/// does, on the hand-written database and on the real one, for every vendor / class it has.
+/// A reader that hands out at most `step` bytes a call, to put line ends across reads.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// Every vendor and class header of a pci.ids text.
+fn headers(text: &str) -> (Vec<u16>, Vec<u8>) {
+    let mut vendors = Vec::new();
+    let mut classes = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("C ") {
+            if let Ok(c) = u8::from_str_radix(rest.get(..2).unwrap_or(""), 16) {
+                classes.push(c);
+            }
+        } else if !line.starts_with(['\t', '#'])
+            && let Ok(v) = u16::from_str_radix(line.get(..4).unwrap_or(""), 16)
+        {
+            vendors.push(v);
+        }
+    }
+    (vendors, classes)
+}
+
+/// Asserts that `selected` names the given vendors and classes as `full` does.
+fn assert_same_names(full: &PciIds<'_>, selected: &PciIds<'_>, vendors: &[u16], classes: &[u8]) {
+    for &v in vendors {
+        assert_eq!(full.vendor(v), selected.vendor(v), "vendor {v:04x}");
+        for d in [0x0000u16, 0x0001, 0x1234, 0x2000, 0xa000, 0xffff] {
+            assert_eq!(full.device(v, d), selected.device(v, d), "{v:04x}:{d:04x}");
+        }
+    }
+    for &c in classes {
+        assert_eq!(full.class(c), selected.class(c), "class {c:02x}");
+        for sc in 0..=0x10u8 {
+            assert_eq!(full.subclass(c, sc), selected.subclass(c, sc));
+            assert_eq!(full.prog_if(c, sc, 0x00), selected.prog_if(c, sc, 0x00));
+        }
+    }
+}
+
+/// The extract of the machine's vendors and classes (what the inventory indexes) names
+/// everything exactly as the whole database does, on the hand-written database and on the real
+/// one, for every vendor / class it has, read in one go or a few bytes at a time.
 #[test]
-fn the_selective_index_agrees_with_the_full_one() {
+fn the_extract_names_everything_as_the_whole_database() {
     let mut texts = vec![IDS.to_owned()];
     texts.extend(real_database());
     for text in &texts {
         let full = PciIds::parse(text);
-        // Every vendor / class header of the text, and a few absent ones.
-        let mut vendors: Vec<u16> = vec![0x0000, 0xfffe];
-        let mut classes: Vec<u8> = vec![0xfe];
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix("C ") {
-                if let Ok(c) = u8::from_str_radix(rest.get(..2).unwrap_or(""), 16) {
-                    classes.push(c);
-                }
-            } else if !line.starts_with(['\t', '#'])
-                && let Ok(v) = u16::from_str_radix(line.get(..4).unwrap_or(""), 16)
-            {
-                vendors.push(v);
-            }
+        let (mut vendors, mut classes) = headers(text);
+        // Absent ones too.
+        vendors.extend([0x0000, 0xfffe]);
+        classes.push(0xfe);
+        let extract = pci::extract_selected(text.as_bytes(), &vendors, &classes).unwrap();
+        let selected = PciIds::parse(&extract);
+        assert_same_names(&full, &selected, &vendors, &classes);
+        // Found by bisection (the sorted database), the same names; with the absent IDs, the
+        // whole-file read.
+        let present = headers(text);
+        let bisected = pci::extract_selected_at(text.as_bytes(), &present.0, &present.1).unwrap();
+        assert_same_names(&full, &PciIds::parse(&bisected), &present.0, &present.1);
+        let with_absent = pci::extract_selected_at(text.as_bytes(), &vendors, &classes).unwrap();
+        assert_same_names(&full, &PciIds::parse(&with_absent), &vendors, &classes);
+        // Only what was asked: one vendor and one class, found both ways.
+        let (v, c) = (vendors[vendors.len() / 2], classes[0]);
+        for small in [
+            pci::extract_selected(text.as_bytes(), &[v], &[c]).unwrap(),
+            pci::extract_selected_at(text.as_bytes(), &[v], &[c]).unwrap(),
+        ] {
+            let one = PciIds::parse(&small);
+            assert_same_names(&full, &one, &[v], &[c]);
+            assert_eq!((one.vendor_count(), one.class_count()), (1, 1));
+            assert!(small.len() < text.len() / 2, "{} bytes", small.len());
         }
-        let selected = PciIds::parse_selected(text, &vendors, &classes);
-        for &v in &vendors {
-            assert_eq!(full.vendor(v), selected.vendor(v), "vendor {v:04x}");
-            for d in [0x0000u16, 0x0001, 0x1234, 0x2000, 0xa000, 0xffff] {
-                assert_eq!(full.device(v, d), selected.device(v, d), "{v:04x}:{d:04x}");
+        // Line ends across reads give the same extract.
+        for step in [1, 7, 4096] {
+            if step == 1 && text.len() > 100_000 {
+                continue;
             }
-        }
-        for &c in &classes {
-            assert_eq!(full.class(c), selected.class(c), "class {c:02x}");
-            for sc in 0..=0x10u8 {
-                assert_eq!(full.subclass(c, sc), selected.subclass(c, sc));
-            }
+            let trickled = Trickle {
+                data: text.as_bytes(),
+                step,
+            };
+            assert_eq!(
+                pci::extract_selected(trickled, &vendors, &classes).unwrap(),
+                extract,
+                "step {step}"
+            );
         }
     }
+}
+
+/// A [`ReadAt`] that counts the bytes it hands out.
+struct Counting<'a> {
+    data: &'a [u8],
+    read: std::cell::Cell<u64>,
+}
+
+impl ReadAt for Counting<'_> {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        let n = self.data.read_at(buf, offset)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+    fn len(&self) -> std::io::Result<u64> {
+        Ok(self.data.len() as u64)
+    }
+}
+
+/// On the real (sorted) database, the machine's vendors and classes are found by bisection:
+/// a small part of the file is read, and the whole-file read is used only for an absent ID.
+#[test]
+fn the_real_database_is_bisected_not_read_whole() {
+    let Some(text) = real_database() else { return };
+    let full = PciIds::parse(&text);
+    let total = text.len() as u64;
+    // This VM's vendor and classes; Intel (its 375 KB block is read whole); NVIDIA.
+    for (vendors, classes, at_most) in [
+        (
+            &[0x1af4u16][..],
+            &[0x01u8, 0x02, 0x06, 0xff][..],
+            total / 10,
+        ),
+        (
+            &[0x1af4, 0x8086][..],
+            &[0x01, 0x02, 0x06, 0xff][..],
+            total * 7 / 10,
+        ),
+        (&[0x10de][..], &[0x03][..], total / 5),
+    ] {
+        let source = Counting {
+            data: text.as_bytes(),
+            read: std::cell::Cell::new(0),
+        };
+        let extract = pci::extract_selected_at(&source, vendors, classes).unwrap();
+        assert_same_names(&full, &PciIds::parse(&extract), vendors, classes);
+        let read = source.read.get();
+        eprintln!("{vendors:04x?} {classes:02x?}: {read} of {total} bytes read");
+        assert!(read <= at_most, "{read} bytes read for {vendors:04x?}");
+    }
+    // An absent vendor: the whole file, and the same names.
+    let source = Counting {
+        data: text.as_bytes(),
+        read: std::cell::Cell::new(0),
+    };
+    let extract = pci::extract_selected_at(&source, &[0x1af4, 0xfff0], &[0x02]).unwrap();
+    assert_same_names(&full, &PciIds::parse(&extract), &[0x1af4, 0xfff0], &[0x02]);
+    assert!(source.read.get() >= total);
+}
+
+/// A database whose vendors are not in order is still read right (the bisection misses, the
+/// whole file is then read).
+#[test]
+fn an_unsorted_database_is_read_whole() {
+    let mut text = String::from("# unsorted\n");
+    for v in (0..400u16).rev() {
+        text.push_str(&format!(
+            "{:04x}  Vendor {v}\n\t0001  Device of {v}\n",
+            v * 7
+        ));
+    }
+    text.push_str("C 02  Network controller\n\t00  Ethernet controller\nC 01  Mass storage\n");
+    let full = PciIds::parse(&text);
+    let vendors: Vec<u16> = [3u16, 150, 399].iter().map(|v| v * 7).collect();
+    let extract = pci::extract_selected_at(text.as_bytes(), &vendors, &[1, 2]).unwrap();
+    let selected = PciIds::parse(&extract);
+    assert_same_names(&full, &selected, &vendors, &[1, 2]);
+    assert_eq!(selected.device(150 * 7, 1), Some("Device of 150"));
+    assert_eq!(selected.class(1), Some("Mass storage"));
+}
+
+/// A line longer than the read buffer, a last line without a line feed, a malformed header, a
+/// duplicate vendor and bytes that are not UTF-8 are read as the whole-file index reads them.
+#[test]
+fn the_extract_handles_long_lines_duplicates_and_bad_bytes() {
+    let long_name = "x".repeat(200_000);
+    let mut text = format!(
+        "# comment\n1234  First\n\t0001  Dev one\nzz  not a header\n\t0002  orphan\n\
+         1234  Duplicate\n\t0003  Dev three\n5678  {long_name}\n\t0001  After long\n"
+    )
+    .into_bytes();
+    text.extend_from_slice(
+        b"9abc  Bad \xff name\n\t0001  Dev\nC 02  Network controller\n\t00  Ethernet controller",
+    );
+    let lossy = String::from_utf8_lossy(&text).into_owned();
+    let full = PciIds::parse(&lossy);
+    let vendors = [0x1234, 0x5678, 0x9abc];
+    let extract = pci::extract_selected(&text[..], &vendors, &[0x02]).unwrap();
+    let selected = PciIds::parse(&extract);
+    assert_same_names(&full, &selected, &vendors, &[0x02]);
+    // Not in order (and a malformed header): the bisection gives way to the whole-file read.
+    let bisected = pci::extract_selected_at(&text[..], &vendors, &[0x02]).unwrap();
+    assert_same_names(&full, &PciIds::parse(&bisected), &vendors, &[0x02]);
+    assert_eq!(selected.vendor(0x1234), Some("First"));
+    assert_eq!(selected.device(0x1234, 0x0002), None);
+    assert_eq!(selected.device(0x5678, 0x0001), Some("After long"));
+    assert_eq!(selected.vendor(0x5678), Some(long_name.as_str()));
+    assert_eq!(selected.vendor(0x9abc), Some("Bad \u{fffd} name"));
+    assert_eq!(selected.subclass(0x02, 0x00), Some("Ethernet controller"));
 }

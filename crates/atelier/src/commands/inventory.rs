@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use atelier_inventory::capture::{CaptureOptions, capture};
 use atelier_inventory::glpi::{GlpiOptions, glpi_inventory};
-use atelier_inventory::machine::{InventoryOptions, SmartSource, take_inventory};
+use atelier_inventory::machine::{
+    InventoryOptions, ProbeTiming, SmartSource, take_inventory_timed,
+};
 use atelier_inventory::smart::Smartctl;
 use atelier_record::{
     AssetRecord, BootMode, GradeLevel, HardwareSection, HealthVerdict, SecureBootState, Sourced,
@@ -28,7 +30,10 @@ pub fn run(ctx: &Context, args: &InventoryArgs) -> u8 {
     } else {
         args.format
     };
-    let hw = take_inventory(&options(ctx, args));
+    let (hw, timings) = take_inventory_timed(&options(ctx, args));
+    if std::env::var_os(TIMINGS_VARIABLE).is_some_and(|v| !v.is_empty() && v != "0") {
+        print_timings(&timings);
+    }
 
     let mut code = exit::OK;
     let mut saved = None;
@@ -74,6 +79,29 @@ pub fn run(ctx: &Context, args: &InventoryArgs) -> u8 {
         );
     }
     code
+}
+
+/// Set to `1` to print how long each probe took, on standard error (a developer's aid for the
+/// benchmark in docs/benchmarks.md; not translated).
+const TIMINGS_VARIABLE: &str = "ATELIER_INVENTORY_TIMINGS";
+
+/// One line per probe: when it started and how long it ran, in milliseconds.
+fn print_timings(timings: &[ProbeTiming]) {
+    use std::io::Write as _;
+    let mut err = std::io::stderr().lock();
+    for t in timings {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let _ = match t.took {
+            Some(took) => writeln!(
+                err,
+                "timing: {:<9} started at {:>7.3} ms, took {:>7.3} ms",
+                t.name,
+                ms(t.started),
+                ms(took)
+            ),
+            None => writeln!(err, "timing: {:<9} did not finish", t.name),
+        };
+    }
 }
 
 fn options(ctx: &Context, args: &InventoryArgs) -> InventoryOptions {
