@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # wipe-power-cut — the machine loses power in the middle of a wipe, then boots again.
 #
-# Boot 1: the bench's store lives on a disk labelled ATELIER-DATA (as on the stick); a wipe of
-# the NVMe disk starts; once a checkpoint is committed the host kills QEMU (SIGKILL: no
+# Boot 1: the bench's store lives on a disk labelled ATELIER-DATA (as on the stick); an
+# overwrite of the NVMe disk starts (chosen with --method: the policy would pick Format NVM,
+# which QEMU completes in a blink, leaving nothing to cut); once a checkpoint is committed the host kills QEMU (SIGKILL: no
 # shutdown, no flush from the guest — a power cut for the guest).
 # Boot 2: the record says INTERRUPTED with a checkpoint inside the disk; `atelier wipe --resume`
 # continues from it and verifies the whole disk: PASSED, one interruption recorded, and no
@@ -21,7 +22,7 @@ disks=(--nvme "$VM_WORK/nvme.img,serial=ATL-CUT-01" --virtio "$VM_WORK/data.img"
 cat >"$VM_WORK/boot1.sh" <<'GUEST'
 mkdir -p /mnt/data
 mount "$(findfs LABEL=ATELIER-DATA)" /mnt/data
-atelier --lang en --data-dir /mnt/data/atelier wipe /dev/nvme0n1 --json \
+atelier --lang en --data-dir /mnt/data/atelier wipe /dev/nvme0n1 --json --method overwrite \
   --yes-i-understand-this-destroys-data --request-mib 1 --checkpoint-interval-ms 200 \
   >wipe1.jsonl 2>wipe1.err
 GUEST
