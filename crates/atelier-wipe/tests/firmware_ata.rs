@@ -4,9 +4,10 @@
 //! overwrites, and the failure modes — aborted erase, lying erase, frozen drive, power loss
 //! between SET PASSWORD and ERASE UNIT, wrong password count exceeded.
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,34 +20,11 @@ use atelier_wipe::ata_security::{
 };
 use atelier_wipe::firmware::FirmwareParams;
 use atelier_wipe::policy::PolicyMethod;
-use atelier_wipe::{BlockIo, EngineConfig, JobProgress, Method, Phase, WipeObserver, WipeParams};
+use atelier_wipe::{EngineConfig, JobProgress, Method, Phase, WipeObserver, WipeParams};
+use common::MemoryDisk;
 
 const SECTOR: u64 = 512;
 const SECTORS: u64 = 65_536; // 32 MiB of backing buffer
-
-struct Memory(Arc<Mutex<Vec<u8>>>);
-
-impl BlockIo for Memory {
-    fn size_bytes(&self) -> u64 {
-        SECTORS * SECTOR
-    }
-    fn logical_sector_size(&self) -> u32 {
-        SECTOR as u32
-    }
-    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        let mut m = self.0.lock().unwrap();
-        m[offset as usize..offset as usize + buf.len()].copy_from_slice(buf);
-        Ok(())
-    }
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        let m = self.0.lock().unwrap();
-        buf.copy_from_slice(&m[offset as usize..offset as usize + buf.len()]);
-        Ok(())
-    }
-    fn sync_data(&self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 #[derive(Default)]
 struct MemJournal {
@@ -97,7 +75,7 @@ fn captured_page() -> Vec<u8> {
 
 /// The captured QEMU page, security patched to supported / not enabled / not frozen, and a
 /// backing buffer full of canary text.
-fn drive(enhanced: bool) -> (ScriptedAtaDrive, Memory) {
+fn drive(enhanced: bool) -> (ScriptedAtaDrive, MemoryDisk) {
     let mut page = captured_page();
     ata_scripted::patch_security_supported(&mut page);
     let media = Arc::new(Mutex::new(
@@ -112,7 +90,7 @@ fn drive(enhanced: bool) -> (ScriptedAtaDrive, Memory) {
     d.enhanced_supported = enhanced;
     d.erase_time_words = (2, 1); // 4 and 2 minutes
     d.faults.enhanced_fill = 0x6B;
-    (d, Memory(media))
+    (d, MemoryDisk(media))
 }
 
 fn params(method: PolicyMethod) -> WipeParams {
@@ -150,7 +128,7 @@ fn params(method: PolicyMethod) -> WipeParams {
 
 fn run(
     d: &mut ScriptedAtaDrive,
-    media: &Memory,
+    media: &MemoryDisk,
     journal: &dyn PasswordJournal,
     method: PolicyMethod,
 ) -> (Outcome, String, FirmwareErase) {
@@ -170,7 +148,7 @@ fn opcodes(section: &FirmwareErase) -> Vec<u8> {
     section.commands.iter().map(|c| c.opcode).collect()
 }
 
-fn canary_intact(media: &Memory) -> bool {
+fn canary_intact(media: &MemoryDisk) -> bool {
     media
         .0
         .lock()

@@ -1,43 +1,22 @@
 //! NVMe Format NVM sessions against a scripted drive: captured QEMU Identify pages, an
 //! in-memory namespace the scripted Format really erases (or not), and the checks that follow.
 
+mod common;
+
 use std::io;
-use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atelier_device::nvme::{self, AdminCommand, Completion, NvmeAdmin, NvmeStatus};
 use atelier_record::{Outcome, VerificationMode};
 use atelier_wipe::firmware::{FirmwareParams, run_format_session};
 use atelier_wipe::policy::PolicyMethod;
-use atelier_wipe::{BlockIo, EngineConfig, JobProgress, Method, Phase, WipeObserver, WipeParams};
+use atelier_wipe::{EngineConfig, JobProgress, Method, Phase, WipeObserver, WipeParams};
+use common::MemoryDisk;
 
 const SECTOR: u64 = 512;
 const SECTORS: u64 = 131_072; // the captured namespace: 64 MiB
-
-struct Memory(Mutex<Vec<u8>>);
-
-impl BlockIo for Memory {
-    fn size_bytes(&self) -> u64 {
-        SECTORS * SECTOR
-    }
-    fn logical_sector_size(&self) -> u32 {
-        SECTOR as u32
-    }
-    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        let mut m = self.0.lock().unwrap();
-        m[offset as usize..offset as usize + buf.len()].copy_from_slice(buf);
-        Ok(())
-    }
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        let m = self.0.lock().unwrap();
-        buf.copy_from_slice(&m[offset as usize..offset as usize + buf.len()]);
-        Ok(())
-    }
-    fn sync_data(&self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 /// What the scripted Format does to the namespace.
 #[derive(Clone, Copy, PartialEq)]
@@ -53,7 +32,7 @@ enum FormatBehaviour {
 struct Drive<'a> {
     ctrl: Vec<u8>,
     ns: Vec<u8>,
-    media: &'a Memory,
+    media: &'a MemoryDisk,
     behaviour: FormatBehaviour,
     formats: Vec<u32>,
 }
@@ -127,17 +106,17 @@ fn run(
     Option<String>,
     atelier_record::FirmwareErase,
     Vec<u32>,
-    Memory,
+    MemoryDisk,
 ) {
     // Canary text over the whole namespace.
-    let media = Memory(Mutex::new(
+    let media = MemoryDisk(Arc::new(Mutex::new(
         b"ATELIER-CANARY "
             .iter()
             .copied()
             .cycle()
             .take((SECTORS * SECTOR) as usize)
             .collect(),
-    ));
+    )));
     let device = atelier_device::BlockDevice {
         name: "nvme0n1".into(),
         dev: atelier_device::DevNum {

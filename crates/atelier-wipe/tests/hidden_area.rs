@@ -5,6 +5,8 @@
 //! and the title verdict becomes "erased with exceptions"; the same drive without an HPA
 //! stays "erased".
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
@@ -21,35 +23,12 @@ use atelier_wipe::ata_security::{PasswordJournal, run_security_erase_session};
 use atelier_wipe::firmware::{self, FirmwareParams, HIDDEN_AREA_METHOD, Probe};
 use atelier_wipe::policy::{self, MediaClass, PolicyMethod, Requested};
 use atelier_wipe::{
-    BlockIo, EngineConfig, JobProgress, Method, Phase, WipeObserver, WipeParams, apply_session_end,
+    EngineConfig, JobProgress, Method, Phase, WipeObserver, WipeParams, apply_session_end,
 };
+use common::MemoryDisk;
 
 const SECTOR: u64 = 512;
 const SECTORS: u64 = 65_536;
-
-struct Memory(Arc<Mutex<Vec<u8>>>);
-
-impl BlockIo for Memory {
-    fn size_bytes(&self) -> u64 {
-        SECTORS * SECTOR
-    }
-    fn logical_sector_size(&self) -> u32 {
-        SECTOR as u32
-    }
-    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        let mut m = self.0.lock().unwrap();
-        m[offset as usize..offset as usize + buf.len()].copy_from_slice(buf);
-        Ok(())
-    }
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        let m = self.0.lock().unwrap();
-        buf.copy_from_slice(&m[offset as usize..offset as usize + buf.len()]);
-        Ok(())
-    }
-    fn sync_data(&self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 #[derive(Default)]
 struct MemJournal(RefCell<HashMap<(String, String), String>>);
@@ -108,7 +87,7 @@ impl AtaPassThrough for WithHpa {
     }
 }
 
-fn drive(hpa: u64) -> (WithHpa, Memory) {
+fn drive(hpa: u64) -> (WithHpa, MemoryDisk) {
     let mut page =
         std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
             "../atelier-device/tests/fixtures/drive-pages-qemu/sata-ATL-SATA-01.identify.bin",
@@ -126,7 +105,7 @@ fn drive(hpa: u64) -> (WithHpa, Memory) {
     let mut d = ScriptedAtaDrive::new(page, media.clone());
     d.enhanced_supported = false;
     d.erase_time_words = (2, 1);
-    (WithHpa { drive: d, hpa }, Memory(media))
+    (WithHpa { drive: d, hpa }, MemoryDisk(media))
 }
 
 fn device() -> atelier_device::BlockDevice {
