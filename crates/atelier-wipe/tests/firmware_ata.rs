@@ -14,13 +14,12 @@ use std::time::Duration;
 
 use atelier_device::ata::{self, AtaIdentify, AtaPassword};
 use atelier_device::ata_scripted::{self, ScriptedAtaDrive};
-use atelier_record::{FirmwareErase, Outcome, VerificationMode};
+use atelier_record::{FirmwareErase, Outcome};
 use atelier_wipe::ata_security::{
     PasswordJournal, Recovery, RecoveryError, recover, run_security_erase_session,
 };
-use atelier_wipe::firmware::FirmwareParams;
 use atelier_wipe::policy::PolicyMethod;
-use atelier_wipe::{EngineConfig, JobProgress, Method, Phase, WipeObserver, WipeParams};
+use atelier_wipe::{EngineConfig, JobProgress, Phase, WipeObserver, WipeParams};
 use common::MemoryDisk;
 
 const SECTOR: u64 = 512;
@@ -94,36 +93,15 @@ fn drive(enhanced: bool) -> (ScriptedAtaDrive, MemoryDisk) {
 }
 
 fn params(method: PolicyMethod) -> WipeParams {
-    let device = atelier_device::BlockDevice {
-        name: "sda".into(),
-        dev: atelier_device::DevNum { major: 8, minor: 0 },
-        kind: atelier_device::DeviceKind::Disk,
-        transport: atelier_record::Transport::Sata,
-        model: Some("Samsung SSD 860 EVO 250GB".into()),
-        vendor: None,
-        serial: Some("ATL-SATA-01".into()),
-        wwn: None,
-        firmware: None,
-        size_bytes: SECTORS * SECTOR,
-        logical_sector_size: SECTOR as u32,
-        physical_sector_size: SECTOR as u32,
-        rotational: false,
-        removable: false,
-        read_only: false,
-        loop_backing_file: None,
-        holders: Vec::new(),
-        partitions: Vec::new(),
-        sysfs_path: "/sys/block/sda".into(),
-    };
-    let mut p = WipeParams::new(
-        &device,
-        Method::OverwriteZero,
-        VerificationMode::Sampled,
-        1 << 20,
-    )
-    .unwrap();
-    p.firmware = Some(FirmwareParams { method });
-    p
+    let device = common::disk(
+        "sda",
+        (8, 0),
+        atelier_record::Transport::Sata,
+        "Samsung SSD 860 EVO 250GB",
+        "ATL-SATA-01",
+        SECTORS * SECTOR,
+    );
+    common::firmware_params(&device, method)
 }
 
 fn run(

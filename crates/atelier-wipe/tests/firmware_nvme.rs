@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atelier_device::nvme::{self, AdminCommand, Completion, NvmeAdmin, NvmeStatus};
-use atelier_record::{Outcome, VerificationMode};
-use atelier_wipe::firmware::{FirmwareParams, run_format_session};
+use atelier_record::Outcome;
+use atelier_wipe::firmware::run_format_session;
 use atelier_wipe::policy::PolicyMethod;
-use atelier_wipe::{EngineConfig, JobProgress, Method, Phase, WipeObserver, WipeParams};
+use atelier_wipe::{EngineConfig, JobProgress, Phase, WipeObserver};
 use common::MemoryDisk;
 
 const SECTOR: u64 = 512;
@@ -117,38 +117,15 @@ fn run(
             .take((SECTORS * SECTOR) as usize)
             .collect(),
     )));
-    let device = atelier_device::BlockDevice {
-        name: "nvme0n1".into(),
-        dev: atelier_device::DevNum {
-            major: 259,
-            minor: 0,
-        },
-        kind: atelier_device::DeviceKind::Disk,
-        transport: atelier_record::Transport::Nvme,
-        model: Some("QEMU NVMe Ctrl".into()),
-        vendor: None,
-        serial: Some("ATL-NVME-01".into()),
-        wwn: None,
-        firmware: None,
-        size_bytes: SECTORS * SECTOR,
-        logical_sector_size: SECTOR as u32,
-        physical_sector_size: SECTOR as u32,
-        rotational: false,
-        removable: false,
-        read_only: false,
-        loop_backing_file: None,
-        holders: Vec::new(),
-        partitions: Vec::new(),
-        sysfs_path: "/sys/block/nvme0n1".into(),
-    };
-    let mut params = WipeParams::new(
-        &device,
-        Method::OverwriteZero,
-        VerificationMode::Sampled,
-        1 << 20,
-    )
-    .unwrap();
-    params.firmware = Some(FirmwareParams { method });
+    let device = common::disk(
+        "nvme0n1",
+        (259, 0),
+        atelier_record::Transport::Nvme,
+        "QEMU NVMe Ctrl",
+        "ATL-NVME-01",
+        SECTORS * SECTOR,
+    );
+    let params = common::firmware_params(&device, method);
     let mut drive = Drive {
         ctrl: fixture("nvme-ATL-NVME-01.id-ctrl.bin"),
         ns: fixture("nvme-ATL-NVME-01.id-ns.bin"),

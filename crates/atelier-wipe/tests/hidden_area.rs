@@ -16,15 +16,11 @@ use std::time::Duration;
 
 use atelier_device::ata::{self, AtaData, AtaPassThrough, ScsiReply};
 use atelier_device::ata_scripted::{self, ScriptedAtaDrive};
-use atelier_record::{
-    HiddenAreaCheck, Outcome, TitleVerdict, ToolInfo, Transport, VerificationMode,
-};
+use atelier_record::{HiddenAreaCheck, Outcome, TitleVerdict, ToolInfo, Transport};
 use atelier_wipe::ata_security::{PasswordJournal, run_security_erase_session};
-use atelier_wipe::firmware::{self, FirmwareParams, HIDDEN_AREA_METHOD, Probe};
+use atelier_wipe::firmware::{self, HIDDEN_AREA_METHOD, Probe};
 use atelier_wipe::policy::{self, MediaClass, PolicyMethod, Requested};
-use atelier_wipe::{
-    EngineConfig, JobProgress, Method, Phase, WipeObserver, WipeParams, apply_session_end,
-};
+use atelier_wipe::{EngineConfig, JobProgress, Phase, WipeObserver, apply_session_end};
 use common::MemoryDisk;
 
 const SECTOR: u64 = 512;
@@ -109,27 +105,14 @@ fn drive(hpa: u64) -> (WithHpa, MemoryDisk) {
 }
 
 fn device() -> atelier_device::BlockDevice {
-    atelier_device::BlockDevice {
-        name: "sda".into(),
-        dev: atelier_device::DevNum { major: 8, minor: 0 },
-        kind: atelier_device::DeviceKind::Disk,
-        transport: Transport::Sata,
-        model: Some("Samsung SSD 860 EVO 250GB".into()),
-        vendor: None,
-        serial: Some("ATL-SATA-01".into()),
-        wwn: None,
-        firmware: None,
-        size_bytes: SECTORS * SECTOR,
-        logical_sector_size: SECTOR as u32,
-        physical_sector_size: SECTOR as u32,
-        rotational: false,
-        removable: false,
-        read_only: false,
-        loop_backing_file: None,
-        holders: Vec::new(),
-        partitions: Vec::new(),
-        sysfs_path: "/sys/block/sda".into(),
-    }
+    common::disk(
+        "sda",
+        (8, 0),
+        Transport::Sata,
+        "Samsung SSD 860 EVO 250GB",
+        "ATL-SATA-01",
+        SECTORS * SECTOR,
+    )
 }
 
 /// Probe, decide, record the hidden-area check, run the Security Erase, close the entry.
@@ -138,16 +121,7 @@ fn wipe(hpa: u64) -> (Probe, atelier_record::SanitizationEntry) {
     let probe = firmware::probe_ata(&mut d, MediaClass::SataSsd);
     let decision = policy::decide(&probe.capabilities, Requested::Auto).unwrap();
     assert_eq!(decision.method, PolicyMethod::AtaSecurityErase);
-    let mut params = WipeParams::new(
-        &device(),
-        Method::OverwriteZero,
-        VerificationMode::Sampled,
-        1 << 20,
-    )
-    .unwrap();
-    params.firmware = Some(FirmwareParams {
-        method: decision.method,
-    });
+    let mut params = common::firmware_params(&device(), decision.method);
     params.hidden_area = Some(firmware::hidden_area_check(&probe));
     let mut entry = params.initial_entry(ToolInfo {
         name: "atelier".into(),
