@@ -624,16 +624,33 @@ fn read_disks(opts: &InventoryOptions) -> WithWarnings<Vec<Disk>> {
         .iter()
         .filter(|d| listed(d, opts.include_loop_devices))
         .collect();
-    let paths: Vec<PathBuf> = devices.iter().map(|d| d.dev_path()).collect();
     let results: Vec<Result<SmartReport, String>> = match &opts.smart {
-        SmartSource::Query(smartctl) => smartctl
-            .query_all(&paths, opts.smart_timeout)
-            .into_iter()
-            .map(|(_, r)| r.map_err(|e| smart_error_text(&e)))
-            .collect(),
+        SmartSource::Query(smartctl) => {
+            // smartctl is started only for disks that can carry SMART: a virtio or loop
+            // device is a file or a disk of the host, an SD / eMMC card has no SMART.
+            let asked: Vec<PathBuf> = devices
+                .iter()
+                .filter(|d| no_smart_reason(d).is_none())
+                .map(|d| d.dev_path())
+                .collect();
+            let mut answers = smartctl.query_all(&asked, opts.smart_timeout).into_iter();
+            devices
+                .iter()
+                .map(|d| match no_smart_reason(d) {
+                    Some(why) => Err(why.to_owned()),
+                    None => answers
+                        .next()
+                        .map(|(_, r)| r.map_err(|e| smart_error_text(&e)))
+                        .unwrap_or_else(|| Err("smartctl gave no answer".to_owned())),
+                })
+                .collect()
+        }
         SmartSource::Captured => devices
             .iter()
-            .map(|d| read_captured_smart(&opts.root, &d.name))
+            .map(|d| match no_smart_reason(d) {
+                Some(why) => Err(why.to_owned()),
+                None => read_captured_smart(&opts.root, &d.name),
+            })
             .collect(),
         SmartSource::Skip(why) => devices.iter().map(|_| Err(why.clone())).collect(),
     };
@@ -647,6 +664,7 @@ fn read_disks(opts: &InventoryOptions) -> WithWarnings<Vec<Disk>> {
             if let Err(why) = &result
                 && !matches!(opts.smart, SmartSource::Skip(_))
                 && d.kind == DeviceKind::Disk
+                && no_smart_reason(d).is_none()
             {
                 // One warning when smartctl itself is missing, not one per disk.
                 let missing = why.starts_with("smartctl not found");
@@ -670,6 +688,23 @@ fn read_disks(opts: &InventoryOptions) -> WithWarnings<Vec<Disk>> {
         })
         .collect();
     (disks, warnings)
+}
+
+/// Why a device has no SMART to ask for, when it has none: smartctl is not started for it
+/// (it would spend ~20 ms failing) and the disk's health says this reason.
+pub fn no_smart_reason(d: &BlockDevice) -> Option<&'static str> {
+    use atelier_record::Transport;
+    match (d.kind, d.transport) {
+        (DeviceKind::Loop, _) | (_, Transport::Loop) => {
+            Some("loop device: a file seen as a disk has no SMART")
+        }
+        (DeviceKind::Ram, _) => Some("RAM disk: no SMART"),
+        (_, Transport::Virtio) => {
+            Some("virtual disk (virtio): no SMART; the real disk belongs to the host")
+        }
+        (_, Transport::Mmc) => Some("SD or eMMC card: no SMART"),
+        _ => None,
+    }
 }
 
 fn smart_error_text(e: &SmartError) -> String {
