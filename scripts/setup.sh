@@ -25,6 +25,7 @@ packages=(
   zbar-tools                   # certificate tests: zbarimg scans the QR code back
   cups-daemon cups-client      # printing: lp (fallback); print tests start their own cupsd on 127.0.0.1
   time python3                 # benchmarks: GNU /usr/bin/time (CPU times), the deploy benchmark's image generator
+  mmdebstrap                   # VM tier: the cached golden Debian image (tests/images/build-golden-debian.sh)
 )
 
 missing=()

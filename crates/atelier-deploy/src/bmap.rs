@@ -103,6 +103,7 @@ pub struct Bmap {
     checksum_type: ChecksumType,
     file_checksum: FileChecksum,
     ranges: Vec<MappedRange>,
+    sha256: [u8; 32],
 }
 
 /// Why a bmap file was refused. Each says what is wrong and where; the way out is the same
@@ -383,7 +384,19 @@ impl Bmap {
             checksum_type,
             file_checksum,
             ranges,
+            sha256: Sha256::digest(text.as_bytes()).into(),
         })
+    }
+
+    /// SHA-256 of the bmap file as read (to compare with a catalogue's `bmap_sha256`).
+    pub fn sha256(&self) -> [u8; 32] {
+        self.sha256
+    }
+
+    /// True when every mapped range carries a SHA-256 that will be checked, and the file's
+    /// own checksum was verified: the ranges' hashes then stand for the image's integrity.
+    pub fn verifies_ranges(&self) -> bool {
+        self.file_checksum == FileChecksum::Verified && self.unverified_reason().is_none()
     }
 
     /// The format version, (major, minor).

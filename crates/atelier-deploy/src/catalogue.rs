@@ -12,6 +12,7 @@
 //! sha256 = "…"                               # SHA-256 of the file as published; and/or
 //! image_sha256 = "…"                         # SHA-256 of the decompressed image
 //! bmap = "images/raspios-lite.bmap"          # optional, relative to the catalogue
+//! bmap_sha256 = "…"                          # optional: SHA-256 of that .bmap file
 //! customisation = "cloud-init"               # cloud-init | firstrun | rpi-preseed | golden | none
 //! description = "Raspberry Pi OS Lite, 64-bit"  # optional
 //! ```
@@ -84,6 +85,9 @@ pub struct CatalogueImage {
     pub image_sha256: Option<[u8; 32]>,
     /// The `.bmap` file, resolved against the catalogue's directory.
     pub bmap: Option<PathBuf>,
+    /// SHA-256 of the `.bmap` file: with it, the bmap's per-range SHA-256 are trusted as
+    /// the catalogue's own (see `docs/deploy.md`, *How the image is verified*).
+    pub bmap_sha256: Option<[u8; 32]>,
     /// How to customise it after writing.
     pub customisation: CustomisationKind,
     /// A line for people.
@@ -160,10 +164,10 @@ impl CatalogueImage {
         let mut checks = Vec::new();
         if let Some(expected) = self.image_sha256 {
             checks.push(HashCheck {
-                matches: digests.image_sha256 == expected,
+                matches: digests.image_sha256 == Some(expected),
                 which: HashKind::Image,
                 expected,
-                computed: Some(digests.image_sha256),
+                computed: digests.image_sha256,
             });
         }
         if let Some(expected) = self.sha256 {
@@ -257,6 +261,7 @@ struct RawImage {
     sha256: Option<Spanned<String>>,
     image_sha256: Option<Spanned<String>>,
     bmap: Option<String>,
+    bmap_sha256: Option<Spanned<String>>,
     customisation: CustomisationKind,
     description: Option<String>,
 }
@@ -361,6 +366,13 @@ impl Catalogue {
             };
             let sha256 = hash(&entry.sha256, "sha256")?;
             let image_sha256 = hash(&entry.image_sha256, "image_sha256")?;
+            let bmap_sha256 = hash(&entry.bmap_sha256, "bmap_sha256")?;
+            if let (Some(v), None) = (&entry.bmap_sha256, &entry.bmap) {
+                return Err(invalid(
+                    v.span(),
+                    "bmap_sha256 needs bmap (the .bmap file it is the hash of)".into(),
+                ));
+            }
             if sha256.is_none() && image_sha256.is_none() {
                 return Err(invalid(
                     entry.name.span(),
@@ -401,6 +413,7 @@ impl Catalogue {
                 sha256,
                 image_sha256,
                 bmap: entry.bmap.as_ref().map(resolve),
+                bmap_sha256,
                 customisation: entry.customisation,
                 description: entry.description,
                 line,

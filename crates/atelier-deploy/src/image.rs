@@ -132,8 +132,19 @@ pub struct OpenOptions {
     /// (never to failure); `None` means a quarter of the machine's memory.
     pub xz_memlimit_threading: Option<u64>,
     /// Hash the file as stored (its SHA-256 is what publishers usually give). For a raw image
-    /// the file is the image, so this costs nothing.
+    /// the file is the image: its hash is the image's, given only with [`Self::hash_image`].
     pub hash_file: bool,
+    /// Hash the decoded image as it is read ([`ImageDigests::image_sha256`]). A caller that
+    /// hashes the stream itself on another thread, or that verifies the image otherwise (a
+    /// block map's per-range SHA-256), turns this off: it is the largest cost of reading a
+    /// sparse raw image.
+    pub hash_image: bool,
+    /// A raw image in a regular file: read only these byte ranges (sorted, disjoint), and
+    /// give zeros for the rest without reading it. The decoded stream then differs from the
+    /// file outside the ranges, so this is only for a caller that neither hashes the whole
+    /// stream nor uses those bytes: a block map's unmapped blocks, which are neither written
+    /// nor verified. Ignored for every other format.
+    pub raw_only_ranges: Option<Vec<std::ops::Range<u64>>>,
     /// Where the decoder runs.
     pub decode_thread: DecodeThread,
 }
@@ -161,6 +172,8 @@ impl Default for OpenOptions {
             xz_threads: 0,
             xz_memlimit_threading: None,
             hash_file: true,
+            hash_image: true,
+            raw_only_ranges: None,
             decode_thread: DecodeThread::Auto,
         }
     }
@@ -317,8 +330,8 @@ pub struct ImageDigests {
     /// SHA-256 of the file as stored (compressed); `None` when hashing the file was turned
     /// off. For a raw image it equals `image_sha256`.
     pub file_sha256: Option<[u8; 32]>,
-    /// SHA-256 of the decoded image.
-    pub image_sha256: [u8; 32],
+    /// SHA-256 of the decoded image; `None` when [`OpenOptions::hash_image`] was off.
+    pub image_sha256: Option<[u8; 32]>,
     /// Size of the file as stored.
     pub file_bytes: u64,
     /// Size of the decoded image.
@@ -332,8 +345,8 @@ impl ImageDigests {
     }
 
     /// `image_sha256` in lower-case hexadecimal.
-    pub fn image_sha256_hex(&self) -> String {
-        to_hex(&self.image_sha256)
+    pub fn image_sha256_hex(&self) -> Option<String> {
+        self.image_sha256.as_ref().map(|d| to_hex(d))
     }
 }
 
@@ -445,7 +458,11 @@ pub fn open_image(path: &Path, opts: &OpenOptions) -> Result<ImageReader, ImageE
 
     // A raw image in a regular file: its holes are not read but filled with zeros.
     let source: Box<dyn Read + Send> = if format == ImageFormat::Raw && meta.is_file() {
-        Box::new(sparse::SparseFile::new(file, file_size))
+        Box::new(sparse::SparseFile::new(
+            file,
+            file_size,
+            opts.raw_only_ranges.clone(),
+        ))
     } else {
         Box::new(file)
     };
@@ -491,7 +508,7 @@ pub fn open_image(path: &Path, opts: &OpenOptions) -> Result<ImageReader, ImageE
         xz_blocks,
         hash_file: opts.hash_file,
         engine,
-        image_hasher: Sha256::new(),
+        image_hasher: opts.hash_image.then(Sha256::new),
         decoded: 0,
         state: ReaderState::Reading,
         handle: DigestsHandle::default(),
@@ -815,7 +832,7 @@ pub struct ImageReader {
     xz_blocks: Option<u64>,
     hash_file: bool,
     engine: Engine,
-    image_hasher: Sha256,
+    image_hasher: Option<Sha256>,
     decoded: u64,
     state: ReaderState,
     handle: DigestsHandle,
@@ -919,7 +936,9 @@ impl ImageReader {
         }
         match self.engine.read(buf) {
             Ok(Delivery::Data(n)) => {
-                self.image_hasher.update(&buf[..n]);
+                if let Some(h) = &mut self.image_hasher {
+                    h.update(&buf[..n]);
+                }
                 self.decoded += n as u64;
                 Ok(n)
             }
@@ -929,10 +948,10 @@ impl ImageReader {
                         path: self.path.clone(),
                     }));
                 }
-                let image_sha256: [u8; 32] =
-                    std::mem::take(&mut self.image_hasher).finalize().into();
+                let image_sha256: Option<[u8; 32]> =
+                    self.image_hasher.take().map(|h| h.finalize().into());
                 let file_sha256 = if self.format == ImageFormat::Raw {
-                    self.hash_file.then_some(image_sha256)
+                    image_sha256.filter(|_| self.hash_file)
                 } else {
                     file.sha256
                 };

@@ -5,7 +5,7 @@
 //! images and their expected hashes; [`fetch`] downloads them into the cache), and the decoded stream is written to one or more
 //! targets at once with aligned `O_DIRECT` writes, then read back and compared ([`write`]).
 //! Before writing, [`probe`] checks that each target really holds its declared capacity
-//! (fake-capacity cards). [`customise`] then adapts the written system (Raspberry Pi OS first-boot settings, golden
+//! (fake-capacity cards); [`source_check`] decides how the image itself is verified. [`customise`] then adapts the written system (Raspberry Pi OS first-boot settings, golden
 //! Linux images). [`capture`] makes a golden image (used blocks only) from a reference disk.
 
 pub mod bmap;
@@ -15,4 +15,5 @@ pub mod customise;
 pub mod fetch;
 pub mod image;
 pub mod probe;
+pub mod source_check;
 pub mod write;

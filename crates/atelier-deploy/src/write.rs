@@ -34,9 +34,13 @@
 //!
 //! # Verification
 //!
-//! After the commit, each target is read back with `O_DIRECT` (caches bypassed) and every
-//! verification block hashed and compared with the hash taken while streaming; the blocks
-//! that differ are reported as byte ranges. XXH3-128 is used there rather than SHA-256
+//! Each target is read back with `O_DIRECT` (caches bypassed) and every verification block
+//! hashed and compared with the hash taken while streaming; the blocks that differ are
+//! reported as byte ranges. With [`WriteConfig::overlap_read_back`] (the default) this
+//! happens while the image is still streaming: a thread per target gathers the chunks its
+//! writers have finished, syncs the target (`fdatasync`) once enough are waiting, and reads
+//! them back while the writers go on with the next ones. The held-back first chunk (and
+//! anything not yet read back) is read back after the commit. XXH3-128 is used there rather than SHA-256
 //! because it runs at memory speed (≈30 GB/s against ≈1.8 GB/s for SHA-256 with SHA-NI on the
 //! bench's CPUs): the cryptographic check is the image's SHA-256, done once; the read-back only
 //! has to notice that the medium returned something else.
@@ -185,6 +189,9 @@ pub struct WriteConfig {
     pub hash_image: bool,
     /// Read every target back and compare.
     pub verify: bool,
+    /// Read written chunks back while the image still streams, syncing the target each time
+    /// this many bytes are waiting; `None`: read back only after the commit.
+    pub overlap_read_back: Option<u64>,
     /// Attempts per request after a failure, before the target is given up.
     pub retries: u32,
 }
@@ -200,6 +207,7 @@ impl Default for WriteConfig {
             zero_handling: ZeroHandling::ZeroOut,
             hash_image: true,
             verify: true,
+            overlap_read_back: Some(64 << 20),
             retries: 2,
         }
     }
@@ -745,7 +753,8 @@ pub fn write_image(
                     return;
                 }
                 let started = Instant::now();
-                let result = verify::run(ctx, i, t.io, &streamed.hashes, image_size);
+                let prior = streamed.read_backs.get(i).cloned().unwrap_or_default();
+                let result = verify::run(ctx, i, t.io, &streamed.hashes, image_size, &prior);
                 timing.verify = started.elapsed();
                 if let Ok(mut slot) = verifications[i].lock() {
                     *slot = Some(result);

@@ -871,3 +871,145 @@ fn refusals_before_writing() {
     assert_eq!(disk.written.load(Ordering::SeqCst), 0);
     assert!(disk.contents().iter().all(|&b| b == 0xEE));
 }
+
+/// A disk that counts the bytes read from it, and notes how many had been read when the
+/// commit (partition table) started.
+struct CountingReads {
+    disk: MemDisk,
+    read: AtomicU64,
+    read_at_commit: AtomicU64,
+}
+
+impl BlockTarget for CountingReads {
+    fn label(&self) -> String {
+        self.disk.label()
+    }
+    fn size_bytes(&self) -> u64 {
+        self.disk.size_bytes()
+    }
+    fn logical_sector_size(&self) -> u32 {
+        self.disk.logical_sector_size()
+    }
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.disk.write_all_at(buf, offset)
+    }
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.read.fetch_add(buf.len() as u64, Ordering::SeqCst);
+        self.disk.read_exact_at(buf, offset)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        self.disk.sync_data()
+    }
+    fn zero_out(&self, offset: u64, len: u64) -> io::Result<()> {
+        self.disk.zero_out(offset, len)
+    }
+}
+
+struct CommitWatch<'a>(&'a CountingReads);
+
+impl DeployObserver for CommitWatch<'_> {
+    fn phase(&self, _target: usize, phase: Phase, _total: Option<u64>) {
+        if phase == Phase::Commit {
+            let read = self.0.read.load(Ordering::SeqCst);
+            self.0.read_at_commit.store(read, Ordering::SeqCst);
+        }
+    }
+}
+
+fn overlapped() -> WriteConfig {
+    WriteConfig {
+        overlap_read_back: Some(2 * MIB),
+        ..cfg()
+    }
+}
+
+#[test]
+fn the_read_back_overlaps_the_writes_and_reads_each_block_once() {
+    let img = image(16 * MIB as usize, 21);
+    let disk = CountingReads {
+        disk: MemDisk::new("a", 16 * MIB),
+        read: AtomicU64::new(0),
+        read_at_commit: AtomicU64::new(0),
+    };
+    let report = write_image(
+        Source::new(&img[..], Some(img.len() as u64)),
+        &[Target::new(&disk)],
+        &overlapped(),
+        &CommitWatch(&disk),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert!(report.all_passed(), "{:?}", report.targets[0].outcome);
+    assert_holds_image(&disk.disk, &img);
+    // Everything but the held-back first chunk was read back before the commit, and the
+    // first chunk after it: each byte once.
+    assert_eq!(disk.read_at_commit.load(Ordering::SeqCst), 15 * MIB);
+    assert_eq!(disk.read.load(Ordering::SeqCst), 16 * MIB);
+    let v = report.targets[0].verification.as_ref().unwrap();
+    assert_eq!(v.bytes_checked, 16 * MIB);
+
+    // Without overlap, nothing is read before the commit.
+    let late = CountingReads {
+        disk: MemDisk::new("b", 16 * MIB),
+        read: AtomicU64::new(0),
+        read_at_commit: AtomicU64::new(0),
+    };
+    let report = write_image(
+        Source::new(&img[..], Some(img.len() as u64)),
+        &[Target::new(&late)],
+        &WriteConfig {
+            overlap_read_back: None,
+            ..cfg()
+        },
+        &CommitWatch(&late),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert!(report.all_passed());
+    assert_eq!(late.read_at_commit.load(Ordering::SeqCst), 0);
+    assert_eq!(late.read.load(Ordering::SeqCst), 16 * MIB);
+}
+
+#[test]
+fn the_overlapped_read_back_names_a_mismatch_and_fails_an_unreadable_target_alone() {
+    let img = image(16 * MIB as usize, 22);
+    let flip = 9 * MIB + 777;
+    let flipping = MemDisk {
+        flip_on_read: Some(flip),
+        ..MemDisk::new("flipping", 16 * MIB)
+    };
+    let unreadable = MemDisk {
+        bad_read_at: Some(6 * MIB + 4096),
+        ..MemDisk::new("unreadable", 16 * MIB)
+    };
+    let good = MemDisk::new("good", 16 * MIB);
+    let disks = [flipping, unreadable, good];
+    let report = write_image(
+        Source::new(&img[..], Some(img.len() as u64)),
+        &targets(&disks),
+        &overlapped(),
+        &NoObserver,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let t = &report.targets[0];
+    assert!(
+        matches!(t.outcome, TargetOutcome::Mismatch),
+        "{:?}",
+        t.outcome
+    );
+    let v = t.verification.as_ref().unwrap();
+    let block = WriteConfig::default().verify_block as u64;
+    assert_eq!(v.mismatches.len(), 1, "{:?}", v.mismatches);
+    assert_eq!(v.mismatches[0].offset, flip / block * block);
+    assert_eq!(v.bytes_checked, 16 * MIB);
+    match &report.targets[1].outcome {
+        TargetOutcome::Failed(TargetError::Io { op: "read", .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    // The unreadable target failed during the streaming: its partition table was never
+    // written.
+    assert_blank_start(&disks[1]);
+    assert!(report.targets[2].passed());
+    assert_holds_image(&disks[2], &img);
+}

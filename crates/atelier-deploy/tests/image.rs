@@ -128,7 +128,7 @@ fn check_round_trip(fx: &Fixture, path: &Path, format: ImageFormat, exact_hint: 
         assert_eq!(reader.decoded_size_is_exact(), exact_hint);
         let (out, d) = read_all(reader).unwrap();
         assert!(out == fx.data, "{} decodes to other bytes", path.display());
-        assert_eq!(d.image_sha256, sha256(&fx.data));
+        assert_eq!(d.image_sha256, Some(sha256(&fx.data)));
         assert_eq!(d.file_sha256, Some(sha256(&file)));
         assert_eq!(d.image_bytes, fx.data.len() as u64);
         assert_eq!(d.file_bytes, file.len() as u64);
@@ -140,7 +140,7 @@ fn check_round_trip(fx: &Fixture, path: &Path, format: ImageFormat, exact_hint: 
     };
     let (_, d) = decode(path, &opts).unwrap();
     assert_eq!(d.file_sha256, None);
-    assert_eq!(d.image_sha256, sha256(&fx.data));
+    assert_eq!(d.image_sha256, Some(sha256(&fx.data)));
 }
 
 #[test]
@@ -175,7 +175,7 @@ fn every_container_decodes_to_the_image_and_hashes_both_forms() {
         theirs.split_whitespace().next(),
         d.file_sha256_hex().as_deref()
     );
-    assert_eq!(d.image_sha256_hex(), to_hex(&sha256(&fx.data)));
+    assert_eq!(d.image_sha256_hex(), Some(to_hex(&sha256(&fx.data))));
 }
 
 #[test]
@@ -433,7 +433,7 @@ fn the_digests_reach_whoever_holds_the_handle() {
     let mut rest = Vec::new();
     boxed.read_to_end(&mut rest).unwrap();
     let d = handle.get().expect("digests at the end");
-    assert_eq!(d.image_sha256, sha256(&fx.data));
+    assert_eq!(d.image_sha256, Some(sha256(&fx.data)));
     assert_eq!(d.file_sha256, Some(sha256(&fs::read(&zst).unwrap())));
     assert_eq!(d.image_bytes, fx.data.len() as u64);
 }
@@ -525,7 +525,7 @@ fn a_block_device_is_read_as_a_raw_image() {
     assert_eq!(reader.decoded_size_hint(), Some(4 << 20));
     let (out, d) = read_all(reader).unwrap();
     assert!(out == data);
-    assert_eq!(d.image_sha256_hex(), dev.sha256());
+    assert_eq!(d.image_sha256_hex(), Some(dev.sha256()));
 }
 
 #[test]
@@ -546,8 +546,40 @@ fn a_sparse_raw_image_reads_and_hashes_as_its_plain_bytes() {
     for opts in modes() {
         let (got, digests) = decode(&path, &opts).unwrap();
         assert!(got == plain, "{opts:?}");
-        assert_eq!(digests.image_sha256, sha256(&plain));
+        assert_eq!(digests.image_sha256, Some(sha256(&plain)));
         assert_eq!(digests.file_sha256, Some(sha256(&plain)));
         assert_eq!(digests.image_bytes, 12 << 20);
+    }
+}
+
+#[test]
+fn without_hash_image_the_stream_is_the_same_and_no_image_hash_is_claimed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plain.img");
+    let data = image_bytes(2 << 20, 23);
+    fs::write(&path, &data).unwrap();
+    let opts = OpenOptions {
+        hash_image: false,
+        ..OpenOptions::default()
+    };
+    let (got, digests) = decode(&path, &opts).unwrap();
+    assert!(got == data);
+    assert_eq!(digests.image_sha256, None);
+    // A raw file's hash is the image's: not claimed either.
+    assert_eq!(digests.file_sha256, None);
+    assert_eq!(digests.image_bytes, 2 << 20);
+
+    // Reading only some ranges: the same bytes there, zeros elsewhere.
+    let only = vec![4096..(1 << 20), (3 << 19)..(2 << 20)];
+    let opts = OpenOptions {
+        hash_image: false,
+        raw_only_ranges: Some(only.clone()),
+        ..OpenOptions::default()
+    };
+    let (got, _) = decode(&path, &opts).unwrap();
+    assert_eq!(got.len(), data.len());
+    for (i, (a, b)) in got.iter().zip(&data).enumerate() {
+        let inside = only.iter().any(|r| r.contains(&(i as u64)));
+        assert_eq!(*a, if inside { *b } else { 0 }, "byte {i}");
     }
 }

@@ -64,7 +64,10 @@ pub struct ImageInfo {
     /// SHA-256 of the file as stored (compressed), when computed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_sha256: Option<String>,
-    /// SHA-256 of the decompressed image, as computed while writing.
+    /// SHA-256 of the decompressed image, as computed while writing; empty (and left out)
+    /// when it was not computed because the block map's range hashes verified the image
+    /// instead (see `verified_by`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub image_sha256: String,
     /// The SHA-256 the catalogue expects, and which form it is of (`file` or `image`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +80,15 @@ pub struct ImageInfo {
     /// The `.bmap` file used, when there was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bmap: Option<String>,
+    /// How the image itself was verified before the target was declared good: the checks
+    /// made, joined with `+` — `bmap_range_sha256` (every mapped range against its SHA-256
+    /// in the `.bmap`), `bmap_file_checksum` (the `.bmap`'s own checksum),
+    /// `catalogue_bmap_sha256` (the `.bmap` file against the catalogue), `image_sha256`
+    /// (the decompressed image against the catalogue), `file_sha256` (the file as
+    /// published against the expected hash) — or `none`. Absent in records made before
+    /// this field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_by: Option<String>,
 }
 
 /// How the written target was checked.

@@ -373,3 +373,226 @@ fn a_golden_image_is_grown_and_gets_a_new_identity_per_target() {
     assert!(err.contains("goldn"), "{err}");
     assert_eq!(c.sha256(), before);
 }
+
+// Issue 7: with a .bmap, the image is verified by the bmap's range hashes (as bmaptool
+// does), not by a hash of the whole image, unless the catalogue asks for one.
+
+/// The byte ranges of `make_image` that hold data: the primary GPT and the random data
+/// (0..20 MiB), the random block (44..45 MiB) and the backup GPT (the last MiB).
+fn mapped_ranges() -> Vec<(u64, u64)> {
+    vec![(0, 20 * MIB), (44 * MIB, 45 * MIB), (47 * MIB, 48 * MIB)]
+}
+
+/// A bmap 2.0 of `image` (4 KiB blocks) listing `ranges`, each with its SHA-256, sealed with
+/// its `BmapFileChecksum` (SHA-256 of the file with the checksum's digits read as zeros).
+fn write_bmap(image: &Path, ranges: &[(u64, u64)]) -> PathBuf {
+    let data = fs::read(image).unwrap();
+    let size = data.len() as u64;
+    let mut lines = String::new();
+    let mut mapped = 0;
+    for &(start, end) in ranges {
+        let sum = hex(&Sha256::digest(&data[start as usize..end as usize]));
+        let (first, last) = (start / 4096, end.div_ceil(4096) - 1);
+        mapped += last - first + 1;
+        lines.push_str(&format!(
+            "        <Range chksum=\"{sum}\"> {first}-{last} </Range>\n"
+        ));
+    }
+    let zeros = "0".repeat(64);
+    let text = format!(
+        "<?xml version=\"1.0\" ?>\n<bmap version=\"2.0\">\n    <ImageSize> {size} </ImageSize>\n    \
+         <BlockSize> 4096 </BlockSize>\n    <BlocksCount> {} </BlocksCount>\n    \
+         <MappedBlocksCount> {mapped} </MappedBlocksCount>\n    <ChecksumType> sha256 </ChecksumType>\n    \
+         <BmapFileChecksum> {zeros} </BmapFileChecksum>\n    <BlockMap>\n{lines}    </BlockMap>\n</bmap>\n",
+        size.div_ceil(4096)
+    );
+    let seal = hex(&Sha256::digest(text.as_bytes()));
+    let path = image.with_extension("img.bmap");
+    fs::write(&path, text.replacen(&zeros, &seal, 1)).unwrap();
+    path
+}
+
+/// True when every mapped range of the target holds the image's bytes.
+fn holds_mapped_ranges(dev: &LoopDevice, image: &Path) -> bool {
+    let want = fs::read(image).unwrap();
+    let got = dev.read_all();
+    mapped_ranges()
+        .iter()
+        .all(|&(s, e)| got[s as usize..e as usize] == want[s as usize..e as usize])
+}
+
+#[test]
+fn with_a_bmap_the_record_says_verified_by_bmap_range_hashes() {
+    if !device_tier(&["sgdisk", "sfdisk"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    let bmap = write_bmap(&img, &mapped_ranges());
+    let target = LoopDevice::new(64 * MIB);
+    target.fill(1 << 20, |_| vec![0x5A; 1 << 20]);
+    let (code, events, err) = deploy(
+        data.path(),
+        &img,
+        &[&target],
+        &["--bmap", bmap.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}\n{events:?}");
+    assert!(holds_mapped_ranges(&target, &img));
+    assert!(has_partition_table(&target));
+    let r = &event(&events, "result")[0];
+    let image = &r["deployment"]["image"];
+    assert_eq!(
+        image["verified_by"], "bmap_range_sha256+bmap_file_checksum",
+        "{r}"
+    );
+    // Nothing asked for the whole image's hash: it was not computed.
+    assert!(image.get("image_sha256").is_none(), "{image}");
+    assert_eq!(r["deployment"]["verification"]["mode"], "mapped");
+    assert_eq!(r["deployment"]["verification"]["passed"], true);
+    assert_eq!(
+        r["deployment"]["verification"]["bytes_checked"],
+        22 * MIB,
+        "every mapped byte read back"
+    );
+    let record = export(data.path(), r["record"].as_str().unwrap());
+    assert_eq!(
+        record["deployment"]["image"]["verified_by"],
+        "bmap_range_sha256+bmap_file_checksum"
+    );
+
+    // In French, the operator is told the same.
+    let target2 = LoopDevice::new(64 * MIB);
+    let out = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .args(["--lang", "fr", "--data-dir"])
+        .arg(data.path())
+        .args(["deploy", "--yes-i-understand-this-destroys-data"])
+        .arg("--bmap")
+        .arg(&bmap)
+        .arg(&img)
+        .arg("--to")
+        .arg(target2.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("Image vérifiée par : l'empreinte SHA-256 de chaque plage du .bmap"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_bmap_range_flipped_in_the_source_fails_before_the_target_is_declared_good() {
+    if !device_tier(&["sgdisk", "sfdisk"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    let bmap = write_bmap(&img, &mapped_ranges());
+    // One byte of the image changed after its bmap was made, inside the first mapped range
+    // but past the held-back first chunk.
+    let mut bytes = fs::read(&img).unwrap();
+    bytes[(10 * MIB + 12_345) as usize] ^= 0x01;
+    fs::write(&img, &bytes).unwrap();
+    let target = LoopDevice::new(64 * MIB);
+    target.write_direct(0, &bytes[..(MIB as usize)]);
+    assert!(has_partition_table(&target));
+
+    let (code, events, err) = deploy(
+        data.path(),
+        &img,
+        &[&target],
+        &["--bmap", bmap.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{err}\n{events:?}");
+    let r = &event(&events, "result")[0];
+    assert_eq!(r["outcome"], "FAILED", "{r}");
+    let detail = r["deployment"]["outcome_detail"].as_str().unwrap();
+    assert!(detail.contains("do not match the block map"), "{detail}");
+    assert!(
+        detail.contains(&format!("bytes 0..{}", 20 * MIB)),
+        "{detail}"
+    );
+    assert!(
+        !has_partition_table(&target),
+        "a source that fails its range hash leaves no partition table"
+    );
+}
+
+#[test]
+fn a_tampered_bmap_is_refused_before_anything_is_written() {
+    if !device_tier(&["sgdisk"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    let bmap = write_bmap(&img, &mapped_ranges());
+    // A range widened by hand (44 MiB → 43 MiB): the file no longer matches its checksum.
+    let text = fs::read_to_string(&bmap).unwrap();
+    let first = 44 * MIB / 4096;
+    let tampered = text.replacen(&format!("> {first}-"), &format!("> {}-", first - 256), 1);
+    assert_ne!(tampered, text);
+    fs::write(&bmap, tampered).unwrap();
+    let target = LoopDevice::new(64 * MIB);
+    target.fill(1 << 20, |_| vec![0xC3; 1 << 20]);
+    let before = target.sha256();
+    let (code, _, err) = deploy(
+        data.path(),
+        &img,
+        &[&target],
+        &["--bmap", bmap.to_str().unwrap()],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("checksum does not match"), "{err}");
+    assert_eq!(target.sha256(), before, "nothing may be written");
+}
+
+#[test]
+fn a_catalogue_bmap_hash_is_checked_and_an_expected_hash_is_computed() {
+    if !device_tier(&["sgdisk", "sfdisk"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    let bmap = write_bmap(&img, &mapped_ranges());
+    let file_sha = hex(&Sha256::digest(fs::read(&img).unwrap()));
+    let bmap_sha = hex(&Sha256::digest(fs::read(&bmap).unwrap()));
+    let catalogue = dir.path().join("images.toml");
+    let entry = |bmap_hash: &str| {
+        format!(
+            "[[image]]\nname = \"os\"\nfile = \"os.img\"\nsha256 = \"{file_sha}\"\n\
+             bmap = \"os.img.bmap\"\nbmap_sha256 = \"{bmap_hash}\"\ncustomisation = \"none\"\n"
+        )
+    };
+    let target = LoopDevice::new(64 * MIB);
+    let cat = ["--catalogue", catalogue.to_str().unwrap()];
+
+    // A wrong bmap hash: refused before anything is written.
+    fs::write(&catalogue, entry(&"0".repeat(64))).unwrap();
+    target.fill(1 << 20, |_| vec![0xC3; 1 << 20]);
+    let before = target.sha256();
+    let (code, _, err) = deploy(data.path(), Path::new("os"), &[&target], &cat);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("the catalogue expects"), "{err}");
+    assert_eq!(target.sha256(), before);
+
+    // The right one: the catalogue's file hash of a raw image is the whole image's, so it
+    // is computed (and compared) as well as the range hashes.
+    fs::write(&catalogue, entry(&bmap_sha)).unwrap();
+    let (code, events, err) = deploy(data.path(), Path::new("os"), &[&target], &cat);
+    assert_eq!(code, 0, "{err}\n{events:?}");
+    let image = &event(&events, "result")[0]["deployment"]["image"];
+    assert_eq!(
+        image["verified_by"],
+        "bmap_range_sha256+bmap_file_checksum+catalogue_bmap_sha256+file_sha256"
+    );
+    assert_eq!(image["image_sha256"], file_sha.as_str());
+    assert_eq!(image["file_sha256"], file_sha.as_str());
+    assert_eq!(image["hash_matches"], true);
+    assert!(holds_mapped_ranges(&target, &img));
+}

@@ -1,16 +1,19 @@
-//! The streaming phase: the reader thread, the SHA-256 threads and every target's writers.
+//! The streaming phase: the reader thread, the SHA-256 threads, every target's writers and,
+//! when [`super::WriteConfig::overlap_read_back`] is set, every target's overlapped read-back.
 
+use std::collections::HashSet;
 use std::io::{self, Read};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use atelier_device::AlignedBuffer;
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use sha2::{Digest, Sha256};
 
 use super::layout::{Extent, ExtentKind, extents, is_zero};
 use super::target::{retried, zero_out_unsupported};
+use super::verify::check_chunk;
 use super::{Ctx, Phase, SourceError, Target, TargetError, ZeroHandling, hex};
 
 /// One request's worth of the image, shared by every consumer. Its buffer goes back to the
@@ -22,6 +25,8 @@ pub(crate) struct Chunk {
     pub len: u64,
     /// What to write and what to zero.
     pub extents: Vec<Extent>,
+    /// XXH3-128 of the chunk's verification blocks, in order.
+    pub hashes: Arc<[u128]>,
     buf: Option<AlignedBuffer>,
     pool: Sender<AlignedBuffer>,
 }
@@ -62,6 +67,26 @@ pub(crate) struct Streamed {
     /// The stream was read to its end (not stopped by an error, the cancel flag, or the
     /// loss of every target).
     pub complete: bool,
+    /// Per target, what was read back while streaming (empty when not overlapped).
+    pub read_backs: Vec<ReadBack>,
+}
+
+/// A chunk written to one target, waiting for its read-back.
+struct Written {
+    start: u64,
+    len: u64,
+    hashes: Arc<[u128]>,
+}
+
+/// What one target's overlapped read-back checked while the image streamed.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ReadBack {
+    /// First bytes of the chunks read back and compared.
+    pub verified: HashSet<u64>,
+    /// Image bytes compared.
+    pub checked: u64,
+    /// Blocks that differ.
+    pub mismatches: Vec<Range<u64>>,
 }
 
 /// Reads the whole source and feeds the hashers and every target's writers.
@@ -86,6 +111,7 @@ pub(crate) fn run(
         error: None,
         cancelled: false,
         complete: false,
+        read_backs: Vec::new(),
     };
     std::thread::scope(|s| {
         let (source_failed, range_error) = (&source_failed, &range_error);
@@ -100,16 +126,32 @@ pub(crate) fn run(
             tx
         });
         let mut writers: Vec<Option<Sender<Arc<Chunk>>>> = Vec::new();
+        let mut readers = Vec::new();
         for (i, t) in ctx.targets.iter().enumerate() {
             if ctx.states[i].is_failed() {
                 writers.push(None);
+                readers.push(None);
                 continue;
             }
             ctx.observer.phase(i, Phase::Write, ctx.size);
             let (tx, rx) = bounded::<Arc<Chunk>>(cfg.io_depth);
+            let read_back = match cfg.overlap_read_back {
+                Some(every) if cfg.verify => {
+                    let (done_tx, done_rx) = unbounded::<Written>();
+                    let handle =
+                        s.spawn(move || read_back_queue(ctx, i, t, &done_rx, every, source_failed));
+                    readers.push(Some(handle));
+                    Some(done_tx)
+                }
+                _ => {
+                    readers.push(None);
+                    None
+                }
+            };
             for _ in 0..cfg.io_depth {
                 let rx = rx.clone();
-                s.spawn(move || write_queue(ctx, i, t, &rx, source_failed));
+                let done = read_back.clone();
+                s.spawn(move || write_queue(ctx, i, t, &rx, done.as_ref(), source_failed));
             }
             writers.push(Some(tx));
         }
@@ -140,6 +182,10 @@ pub(crate) fn run(
             !writers.iter().any(Option::is_some)
         });
         drop(writers);
+        out.read_backs = readers
+            .into_iter()
+            .map(|h| h.and_then(|h| h.join().ok()).unwrap_or_default())
+            .collect();
         drop(range_checker);
         if let Some((tx, handle)) = image_hasher {
             drop(tx);
@@ -227,20 +273,23 @@ fn read_all(
         buf.as_mut_slice()[n..padded].fill(0);
 
         let bytes = &buf.as_slice()[..n];
+        let mut hashes = Vec::new();
         let pieces: Vec<(Range<u64>, bool)> = layout
             .pieces(offset, n as u64)
             .into_iter()
             .map(|p| {
                 let data = &bytes[(p.start - offset) as usize..(p.end - offset) as usize];
-                out.hashes.push(xxhash_rust::xxh3::xxh3_128(data));
+                hashes.push(xxhash_rust::xxh3::xxh3_128(data));
                 let zero = detect_zeros && is_zero(data);
                 (p, zero)
             })
             .collect();
+        out.hashes.extend_from_slice(&hashes);
         let chunk = Arc::new(Chunk {
             start: offset,
             len: n as u64,
             extents: extents(&pieces, ctx.cfg.min_zero_run),
+            hashes: hashes.into(),
             buf: Some(buf),
             pool: pool_tx.clone(),
         });
@@ -338,12 +387,14 @@ fn check_ranges(
     }
 }
 
-/// One writer thread of one target.
+/// One writer thread of one target; each chunk written goes on to `done`, the target's
+/// overlapped read-back, when there is one.
 fn write_queue(
     ctx: &Ctx<'_>,
     index: usize,
     t: &Target<'_>,
     rx: &Receiver<Arc<Chunk>>,
+    done: Option<&Sender<Written>>,
     source_failed: &AtomicBool,
 ) {
     let state = &ctx.states[index];
@@ -354,10 +405,84 @@ fn write_queue(
         {
             continue;
         }
-        if let Err(e) = write_chunk(ctx, index, t, &chunk, false) {
-            state.fail(index, e, ctx.observer);
+        match write_chunk(ctx, index, t, &chunk, false) {
+            Err(e) => state.fail(index, e, ctx.observer),
+            Ok(()) => {
+                if let Some(done) = done
+                    && !chunk.hashes.is_empty()
+                {
+                    let _ = done.send(Written {
+                        start: chunk.start,
+                        len: chunk.len,
+                        hashes: Arc::clone(&chunk.hashes),
+                    });
+                }
+            }
         }
     }
+}
+
+/// The overlapped read-back of one target: chunks already written are gathered until
+/// `every` bytes are waiting (or the writers are done), the target is synced
+/// (`fdatasync`: what is read back is what the medium holds, not what a cache still has to
+/// write), then each is read back with `O_DIRECT` and compared with its hashes, while the
+/// writers go on with the next chunks. The first chunk (partition table) is never here: it
+/// is written at the commit and read back after it.
+fn read_back_queue(
+    ctx: &Ctx<'_>,
+    index: usize,
+    t: &Target<'_>,
+    rx: &Receiver<Written>,
+    every: u64,
+    source_failed: &AtomicBool,
+) -> ReadBack {
+    let state = &ctx.states[index];
+    let sector = u64::from(t.io.logical_sector_size());
+    let mut out = ReadBack::default();
+    let mut buf = AlignedBuffer::zeroed(ctx.cfg.request_size);
+    let mut pending: Vec<Written> = Vec::new();
+    let mut pending_bytes = 0u64;
+    let mut open = true;
+    while open {
+        match rx.recv() {
+            Ok(w) => {
+                pending_bytes += w.len;
+                pending.push(w);
+            }
+            Err(_) => open = false,
+        }
+        if (open && pending_bytes < every) || pending.is_empty() {
+            continue;
+        }
+        let batch = std::mem::take(&mut pending);
+        pending_bytes = 0;
+        if state.is_failed()
+            || ctx.cancel.load(Ordering::SeqCst)
+            || source_failed.load(Ordering::SeqCst)
+        {
+            // Keep draining so that the writers are never blocked.
+            continue;
+        }
+        if let Err(source) = t.io.sync_data() {
+            state.fail(index, TargetError::Sync { source }, ctx.observer);
+            continue;
+        }
+        for w in batch {
+            let pieces = ctx.layout.pieces(w.start, w.len);
+            match check_chunk(ctx, t.io, &mut buf, &pieces, &w.hashes, sector) {
+                Ok((bytes, bad)) => {
+                    out.checked += bytes;
+                    out.mismatches.extend(bad);
+                    out.verified.insert(w.start);
+                }
+                Err(e) => {
+                    state.fail(index, e, ctx.observer);
+                    break;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Writes one chunk's extents to one target. `committing`: this is the held-back first

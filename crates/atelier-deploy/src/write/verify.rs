@@ -1,5 +1,6 @@
 //! The read-back: every verification block of the image read from the target with
-//! `O_DIRECT` and compared with the hash taken while streaming.
+//! `O_DIRECT` and compared with the hash taken while streaming. The chunks the overlapped
+//! read-back already checked while streaming ([`ReadBack`]) are not read again.
 
 use std::ops::Range;
 use std::sync::Mutex;
@@ -7,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use atelier_device::AlignedBuffer;
 
+use super::stream::ReadBack;
 use super::target::retried;
 use super::{
     BlockTarget, Ctx, MAX_MISMATCH_RANGES, Phase, TargetError, Verification, VerifyMode,
@@ -14,13 +16,49 @@ use super::{
 };
 use atelier_record::ByteRange;
 
-/// Reads `target` back. `Err(None)` when cancelled.
+/// Reads one chunk's blocks (`pieces`, image byte ranges) back from `target` into `buf` and
+/// compares each with its hash; returns the bytes compared and the blocks that differ.
+pub(crate) fn check_chunk(
+    ctx: &Ctx<'_>,
+    target: &dyn BlockTarget,
+    buf: &mut AlignedBuffer,
+    pieces: &[Range<u64>],
+    hashes: &[u128],
+    sector: u64,
+) -> Result<(u64, Vec<Range<u64>>), TargetError> {
+    let (Some(first), Some(last)) = (pieces.first(), pieces.last()) else {
+        return Ok((0, Vec::new()));
+    };
+    let span = first.start..last.end.div_ceil(sector) * sector;
+    let data = &mut buf.as_mut_slice()[..(span.end - span.start) as usize];
+    retried(ctx.cfg.retries, || target.read_exact_at(data, span.start)).map_err(|source| {
+        TargetError::Io {
+            op: "read",
+            offset: span.start,
+            source,
+        }
+    })?;
+    let mut bad = Vec::new();
+    let mut bytes = 0;
+    for (k, p) in pieces.iter().enumerate() {
+        let got = &data[(p.start - span.start) as usize..(p.end - span.start) as usize];
+        if hashes.get(k) != Some(&xxhash_rust::xxh3::xxh3_128(got)) {
+            bad.push(p.clone());
+        }
+        bytes += p.end - p.start;
+    }
+    Ok((bytes, bad))
+}
+
+/// Reads `target` back, except the chunks `prior` already checked. `Err(None)` when
+/// cancelled.
 pub(crate) fn run(
     ctx: &Ctx<'_>,
     index: usize,
     target: &dyn BlockTarget,
     hashes: &[u128],
     image_size: u64,
+    prior: &ReadBack,
 ) -> Result<Verification, Option<TargetError>> {
     let layout = &ctx.layout;
     let chunk = layout.chunk;
@@ -35,7 +73,7 @@ pub(crate) fn run(
     while start < image_size {
         let pieces = layout.pieces(start, chunk.min(image_size - start));
         let count = pieces.len();
-        if count > 0 {
+        if count > 0 && !prior.verified.contains(&start) {
             requests.push((pieces, next_hash));
         }
         next_hash += count;
@@ -54,9 +92,9 @@ pub(crate) fn run(
     }
 
     let next = AtomicUsize::new(0);
-    let checked = AtomicU64::new(0);
+    let checked = AtomicU64::new(prior.checked);
     let halt = AtomicBool::new(false);
-    let mismatches: Mutex<Vec<Range<u64>>> = Mutex::new(Vec::new());
+    let mismatches: Mutex<Vec<Range<u64>>> = Mutex::new(prior.mismatches.clone());
     let failure: Mutex<Option<TargetError>> = Mutex::new(None);
     std::thread::scope(|s| {
         for _ in 0..ctx.cfg.io_depth {
@@ -74,34 +112,18 @@ pub(crate) fn run(
                     else {
                         break;
                     };
-                    let (Some(first), Some(last)) = (pieces.first(), pieces.last()) else {
-                        continue;
-                    };
-                    let span = first.start..last.end.div_ceil(sector) * sector;
-                    let data = &mut buf.as_mut_slice()[..(span.end - span.start) as usize];
-                    if let Err(source) =
-                        retried(ctx.cfg.retries, || target.read_exact_at(data, span.start))
+                    let own = hashes.get(*first_hash..).unwrap_or(&[]);
+                    let (bytes, bad) = match check_chunk(ctx, target, &mut buf, pieces, own, sector)
                     {
-                        if let Ok(mut slot) = failure.lock() {
-                            slot.get_or_insert(TargetError::Io {
-                                op: "read",
-                                offset: span.start,
-                                source,
-                            });
+                        Ok(found) => found,
+                        Err(error) => {
+                            if let Ok(mut slot) = failure.lock() {
+                                slot.get_or_insert(error);
+                            }
+                            halt.store(true, Ordering::SeqCst);
+                            break;
                         }
-                        halt.store(true, Ordering::SeqCst);
-                        break;
-                    }
-                    let mut bad = Vec::new();
-                    let mut bytes = 0;
-                    for (k, p) in pieces.iter().enumerate() {
-                        let got =
-                            &data[(p.start - span.start) as usize..(p.end - span.start) as usize];
-                        if hashes.get(first_hash + k) != Some(&xxhash_rust::xxh3::xxh3_128(got)) {
-                            bad.push(p.clone());
-                        }
-                        bytes += p.end - p.start;
-                    }
+                    };
                     if !bad.is_empty()
                         && let Ok(mut m) = mismatches.lock()
                     {

@@ -19,7 +19,10 @@ use atelier_deploy::customise::{
     WifiNetwork, customise_golden_image, customise_raspberry_pi,
 };
 use atelier_deploy::fetch::{FetchError, FetchOptions, Fetcher, OfflineReason, is_url};
-use atelier_deploy::image::{ImageDigests, ImageReader, OpenOptions, open_image, parse_sha256};
+use atelier_deploy::image::{
+    ImageDigests, ImageFormat, ImageReader, OpenOptions, open_image, parse_sha256,
+};
+use atelier_deploy::source_check::{SourceFacts, SourcePlan};
 use atelier_deploy::write::{
     DeployObserver, MappedRange, Phase, Source, SourceSummary, Target, TargetError, TargetOutcome,
     TargetReport, WriteConfig, write_image,
@@ -55,6 +58,9 @@ struct ImagePlan {
     expected_image_sha256: Option<[u8; 32]>,
     /// Block map, when used.
     bmap: Option<PathBuf>,
+    /// SHA-256 the block map file must have (the catalogue's `bmap_sha256`, when the block
+    /// map used is the catalogue's).
+    expected_bmap_sha256: Option<[u8; 32]>,
     /// The catalogue's customisation for this image.
     catalogue_customisation: Option<CustomisationKind>,
     /// The address it was downloaded from (the file is then in the cache).
@@ -151,23 +157,26 @@ pub fn run(ctx: &Context, args: &DeployArgs) -> u8 {
             return exit::REFUSED;
         }
     };
-    let reader = match open_image(&plan.path, &OpenOptions::default()) {
+    let bmap = match &plan.bmap {
+        Some(path) => match read_bmap(path, plan.expected_bmap_sha256) {
+            Ok(b) => Some(b),
+            Err(msg) => {
+                refuse(lang, args.json, &Msg::DeployImageProblem(msg));
+                return exit::REFUSED;
+            }
+        },
+        None => None,
+    };
+    let (source_plan, open_options) = source_plan(&plan, bmap.as_ref());
+    let reader = match open_image(&plan.path, &open_options) {
         Ok(r) => r,
         Err(e) => {
             refuse(lang, args.json, &Msg::DeployImageProblem(e.to_string()));
             return exit::REFUSED;
         }
     };
-    let (ranges, bmap_size) = match &plan.bmap {
-        Some(path) => match read_bmap(path) {
-            Ok((r, size)) => (Some(r), Some(size)),
-            Err(msg) => {
-                refuse(lang, args.json, &Msg::DeployImageProblem(msg));
-                return exit::REFUSED;
-            }
-        },
-        None => (None, None),
-    };
+    let ranges = bmap.as_ref().map(mapped_ranges);
+    let bmap_size = bmap.as_ref().map(atelier_deploy::bmap::Bmap::image_size);
     // The exact decoded size: the block map's, else the container's when it is exact.
     let size = bmap_size.or_else(|| {
         reader
@@ -278,6 +287,7 @@ pub fn run(ctx: &Context, args: &DeployArgs) -> u8 {
     let job = Job {
         store: &store,
         plan: &plan,
+        source_plan,
         reader,
         ranges,
         size,
@@ -290,6 +300,8 @@ pub fn run(ctx: &Context, args: &DeployArgs) -> u8 {
 struct Job<'a> {
     store: &'a Store,
     plan: &'a ImagePlan,
+    /// How the image is verified.
+    source_plan: SourcePlan,
     reader: ImageReader,
     ranges: Option<Vec<MappedRange>>,
     size: Option<u64>,
@@ -466,6 +478,7 @@ fn resolve_image(ctx: &Context, args: &DeployArgs) -> Result<ImagePlan, ImagePro
         path,
         expected_file_sha256,
         expected_image_sha256: None,
+        expected_bmap_sha256: None,
         catalogue_customisation: None,
         origin: None,
     })
@@ -576,6 +589,7 @@ fn url_image(
         expected_file_sha256: Some(sha256),
         expected_image_sha256: None,
         bmap,
+        expected_bmap_sha256: None,
         catalogue_customisation: None,
         origin: Some(url.to_string()),
     })
@@ -654,6 +668,10 @@ fn catalogue_image(
             .or(remote_bmap)
             .or_else(|| bmap_for(&path, args))
     };
+    // The catalogue's bmap hash applies to the catalogue's bmap only.
+    let expected_bmap_sha256 = entry
+        .bmap_sha256
+        .filter(|_| bmap.is_some() && bmap == entry.bmap);
     Ok(ImagePlan {
         name: entry.name.clone(),
         version: entry.version.clone(),
@@ -661,23 +679,94 @@ fn catalogue_image(
         expected_file_sha256: expected_file_sha256.or(entry.sha256),
         expected_image_sha256: entry.image_sha256,
         bmap,
+        expected_bmap_sha256,
         catalogue_customisation: Some(entry.customisation),
         origin,
     })
 }
 
-/// The mapped ranges of a `.bmap` file.
-fn read_bmap(path: &Path) -> Result<(Vec<MappedRange>, u64), String> {
+/// A `.bmap` file read and checked: its own checksum (by the parser), and its SHA-256
+/// against the catalogue's when the catalogue gives one.
+fn read_bmap(
+    path: &Path,
+    expected: Option<[u8; 32]>,
+) -> Result<atelier_deploy::bmap::Bmap, String> {
     let bmap = atelier_deploy::bmap::Bmap::load(path).map_err(|e| e.to_string())?;
-    let ranges = bmap
-        .byte_ranges()
+    if let Some(want) = expected
+        && want != bmap.sha256()
+    {
+        return Err(format!(
+            "the bmap file {}'s SHA-256 is {}, the catalogue expects {}: it was changed or is \
+             not the published one; get it again, or deploy with --no-bmap",
+            path.display(),
+            atelier_deploy::image::to_hex(&bmap.sha256()),
+            atelier_deploy::image::to_hex(&want)
+        ));
+    }
+    Ok(bmap)
+}
+
+/// The mapped ranges of a block map, for the writer.
+fn mapped_ranges(bmap: &atelier_deploy::bmap::Bmap) -> Vec<MappedRange> {
+    bmap.byte_ranges()
         .map(|span| MappedRange {
             offset: span.offset,
             len: span.length,
             sha256: span.sha256,
         })
-        .collect();
-    Ok((ranges, bmap.image_size()))
+        .collect()
+}
+
+/// The container of the image file, from its first bytes.
+fn sniff_format(path: &Path) -> ImageFormat {
+    let mut head = Vec::with_capacity(18);
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.take(18).read_to_end(&mut head);
+    }
+    ImageFormat::detect(&head)
+}
+
+/// How the image will be verified (see `atelier_deploy::source_check`), and the options to
+/// open it with accordingly.
+fn source_plan(
+    plan: &ImagePlan,
+    bmap: Option<&atelier_deploy::bmap::Bmap>,
+) -> (SourcePlan, OpenOptions) {
+    let raw = sniff_format(&plan.path) == ImageFormat::Raw;
+    let source = SourcePlan::new(SourceFacts {
+        raw,
+        expects_file_sha256: plan.expected_file_sha256.is_some(),
+        expects_image_sha256: plan.expected_image_sha256.is_some(),
+        bmap_verifies_ranges: bmap.is_some_and(|b| b.verifies_ranges()),
+        bmap_file_checksum: bmap
+            .is_some_and(|b| b.file_checksum() == atelier_deploy::bmap::FileChecksum::Verified),
+        bmap_matches_catalogue: bmap.is_some() && plan.expected_bmap_sha256.is_some(),
+    });
+    // Unmapped bytes of a raw image are neither written, verified nor hashed: not read.
+    // Widened to 4 KiB (the largest sector the writer aligns to), merged where they touch.
+    let raw_only_ranges = match bmap {
+        Some(b) if raw && source.by_bmap_ranges_only() => {
+            let mut merged: Vec<std::ops::Range<u64>> = Vec::new();
+            for r in b.byte_ranges() {
+                let start = r.offset / 4096 * 4096;
+                let end = ((r.offset + r.length).div_ceil(4096) * 4096).min(b.image_size());
+                match merged.last_mut() {
+                    Some(last) if start <= last.end => last.end = last.end.max(end),
+                    _ => merged.push(start..end),
+                }
+            }
+            Some(merged)
+        }
+        _ => None,
+    };
+    let opts = OpenOptions {
+        // The writer hashes the decoded image on a thread of its own when it is needed.
+        hash_image: false,
+        hash_file: source.hash_file,
+        raw_only_ranges,
+        ..OpenOptions::default()
+    };
+    (source, opts)
 }
 
 fn show_plan(
@@ -755,6 +844,20 @@ impl Read for Finishing {
     }
 }
 
+/// The SHA-256 of the image file as stored: the decoder's for a compressed file; for a raw
+/// one, the file is the image, whose hash (when computed) is `image_sha256`.
+fn file_sha256(
+    format: ImageFormat,
+    digests: &ImageDigests,
+    image_sha256: Option<[u8; 32]>,
+) -> Option<[u8; 32]> {
+    if format == ImageFormat::Raw {
+        image_sha256
+    } else {
+        digests.file_sha256
+    }
+}
+
 /// Progress bars per target.
 struct Bars<'a> {
     bars: &'a [DeviceProgress],
@@ -812,6 +915,7 @@ fn deploy(
     let Job {
         store,
         plan,
+        source_plan,
         reader,
         ranges,
         size,
@@ -840,32 +944,48 @@ fn deploy(
         expected_sha256: None,
         // Runs once the whole image was read, before any partition table is written: the
         // image is declared good only when its hashes match what the catalogue expects.
-        final_check: Some(Box::new(move |_: &SourceSummary| {
+        // (The block map's range hashes were checked while streaming.)
+        final_check: Some(Box::new(move |summary: &SourceSummary| {
             let guard = check_digests.lock().unwrap_or_else(|p| p.into_inner());
             let d = match guard.as_ref() {
                 Some(Ok(d)) => *d,
                 Some(Err(e)) => return Err(e.clone()),
                 None => return Err("the image was not read to its end".into()),
             };
-            if let (Some(want), Some(got)) = (expected_file, d.file_sha256)
-                && want != got
-            {
-                return Err(format!(
-                    "the image file's SHA-256 is {}, the catalogue expects {}: the file is \
-                     damaged or not the published one; download or copy it again",
-                    atelier_deploy::image::to_hex(&got),
-                    atelier_deploy::image::to_hex(&want)
-                ));
+            let not_computed = |what: &str| {
+                format!(
+                    "the {what}'s SHA-256 was not computed, so it cannot be compared with the \
+                     expected one; this is a bug: please report it"
+                )
+            };
+            if let Some(want) = expected_file {
+                match file_sha256(format, &d, summary.sha256) {
+                    None => return Err(not_computed("image file")),
+                    Some(got) if got != want => {
+                        return Err(format!(
+                            "the image file's SHA-256 is {}, the catalogue expects {}: the \
+                             file is damaged or not the published one; download or copy it \
+                             again",
+                            atelier_deploy::image::to_hex(&got),
+                            atelier_deploy::image::to_hex(&want)
+                        ));
+                    }
+                    Some(_) => {}
+                }
             }
-            if let Some(want) = expected_image
-                && want != d.image_sha256
-            {
-                return Err(format!(
-                    "the decoded image's SHA-256 is {}, the catalogue expects {}: the file is \
-                     damaged or not the published one",
-                    d.image_sha256_hex(),
-                    atelier_deploy::image::to_hex(&want)
-                ));
+            if let Some(want) = expected_image {
+                match summary.sha256 {
+                    None => return Err(not_computed("decoded image")),
+                    Some(got) if got != want => {
+                        return Err(format!(
+                            "the decoded image's SHA-256 is {}, the catalogue expects {}: the \
+                             file is damaged or not the published one",
+                            atelier_deploy::image::to_hex(&got),
+                            atelier_deploy::image::to_hex(&want)
+                        ));
+                    }
+                    Some(_) => {}
+                }
             }
             Ok(())
         })),
@@ -876,8 +996,9 @@ fn deploy(
         .map(|s| progress.device(&s.device.name))
         .collect();
     let cfg = WriteConfig {
-        // The image reader hashes the decoded stream already.
-        hash_image: false,
+        // The whole decoded image is hashed (on the writer's own hashing thread) only when
+        // something expects its hash or no block map verifies it.
+        hash_image: source_plan.hash_image,
         ..WriteConfig::default()
     };
     // A target whose last act was a verified zero wipe (its record has no deployment since)
@@ -924,6 +1045,7 @@ fn deploy(
         .clone()
         .and_then(Result::ok);
     let source_problem = report.source_error.as_ref().map(|e| e.to_string());
+    let file_sha = digests.and_then(|d| file_sha256(format, &d, report.image_sha256));
     let image = ImageInfo {
         name: plan.name.clone(),
         version: plan.version.clone(),
@@ -932,19 +1054,22 @@ fn deploy(
             .clone()
             .unwrap_or_else(|| plan.path.display().to_string()),
         format: format.name().to_string(),
-        file_sha256: digests.and_then(|d| d.file_sha256_hex()),
-        image_sha256: digests.map(|d| d.image_sha256_hex()).unwrap_or_default(),
+        file_sha256: file_sha.map(|h| atelier_deploy::image::to_hex(&h)),
+        image_sha256: report
+            .image_sha256
+            .map(|h| atelier_deploy::image::to_hex(&h))
+            .unwrap_or_default(),
         expected_sha256: expected_file
             .or(expected_image)
             .map(|h| atelier_deploy::image::to_hex(&h)),
-        hash_matches: match (digests, expected_file, expected_image) {
-            (Some(d), Some(want), _) => Some(d.file_sha256 == Some(want)),
-            (Some(d), None, Some(want)) => Some(d.image_sha256 == want),
-            (None, Some(_), _) | (None, None, Some(_)) => Some(false),
+        hash_matches: match (expected_file, expected_image) {
+            (Some(want), _) => Some(file_sha == Some(want)),
+            (None, Some(want)) => Some(report.image_sha256 == Some(want)),
             _ => None,
         },
         size_bytes: report.image_size,
         bmap: plan.bmap.as_ref().map(|p| p.display().to_string()),
+        verified_by: Some(source_plan.record_value()),
     };
 
     let mut worst = exit::OK;
@@ -1182,6 +1307,9 @@ fn print_result(
     );
     if let Some(detail) = &d.outcome_detail {
         eprintln!("    {detail}");
+    }
+    if let Some(checks) = &d.image.verified_by {
+        eprintln!("    {}", Msg::DeployImageVerifiedBy(checks).text(lang));
     }
     if let Some(id) = record {
         eprintln!(

@@ -334,7 +334,15 @@ fn show(lang: Lang, store: &Store, record: &AssetRecord) {
             d.target.path,
             Msg::Outcome(d.outcome).text(lang)
         );
-        out!("    SHA-256: {}", d.image.image_sha256);
+        if d.image.image_sha256.is_empty() {
+            // Not computed: the block map's range hashes verified the image instead.
+            out!(
+                "    SHA-256: - ({})",
+                d.image.verified_by.as_deref().unwrap_or("-")
+            );
+        } else {
+            out!("    SHA-256: {}", d.image.image_sha256);
+        }
         out!(
             "    {}: {}, {}: {} ({})",
             label(Label::Write),
