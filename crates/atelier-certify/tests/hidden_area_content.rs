@@ -45,6 +45,7 @@ fn measured(hidden: u64) -> SanitizationEntry {
         native_max_sectors: user + hidden,
         user_sectors: user,
         hidden_sectors: hidden,
+        restore: None,
     });
     if hidden > 0 {
         e.exceptions = vec![format!(
@@ -105,5 +106,53 @@ fn not_examined_says_why_and_old_records_say_this_version() {
     assert_eq!(
         real,
         "not measured by this version (hidden areas not examined)"
+    );
+}
+
+/// A wipe whose hidden area was restored before it (2048 sectors made visible again).
+fn restored(outcome: atelier_record::HiddenAreaRestoreOutcome) -> SanitizationEntry {
+    let mut e = measured(0);
+    let user = e.device.size_bytes / 512;
+    let restored = outcome == atelier_record::HiddenAreaRestoreOutcome::Restored;
+    if let Some(HiddenAreaCheck::Measured { restore, .. }) = &mut e.hidden_area {
+        *restore = Some(atelier_record::HiddenAreaRestore {
+            outcome,
+            mechanism: "hpa-dco".into(),
+            commands: vec!["SET MAX ADDRESS EXT".into()],
+            user_sectors_before: user - 2048,
+            native_max_sectors_before: user,
+            dco_max_sectors: None,
+            user_sectors_after: restored.then_some(user),
+            kernel_sectors_after: restored.then_some(user),
+            error: (!restored).then(|| "the drive aborted SET MAX ADDRESS EXT".into()),
+        });
+    }
+    e
+}
+
+#[test]
+fn a_restore_before_the_wipe_is_said_with_its_outcome() {
+    use atelier_record::HiddenAreaRestoreOutcome as O;
+    let (_, hidden, _) = lines(restored(O::Restored), Language::En);
+    assert!(
+        hidden.starts_with("none (")
+            && hidden.contains("hidden area restored before the wipe:")
+            && hidden.contains("(hpa-dco), erased with the rest of the disk"),
+        "{hidden}"
+    );
+    let (_, hidden, _) = lines(restored(O::Restored), Language::Fr);
+    assert!(
+        hidden.contains("zone cachée restaurée avant l'effacement"),
+        "{hidden}"
+    );
+    let (_, hidden, _) = lines(restored(O::Failed), Language::En);
+    assert!(
+        hidden.contains("restore failed (hpa-dco): the drive aborted SET MAX ADDRESS EXT"),
+        "{hidden}"
+    );
+    let (_, hidden, _) = lines(restored(O::NotConsented), Language::Fr);
+    assert!(
+        hidden.contains("restauration non autorisée par l'opérateur"),
+        "{hidden}"
     );
 }

@@ -16,6 +16,12 @@
 //!   is word 0 control (bit 0 identifier: 0 user / 1 master; bit 1 enhanced erase for ERASE
 //!   UNIT; bit 8 master password capability for SET PASSWORD), words 1–16 the 32-byte password,
 //!   word 17 the master password identifier (SET PASSWORD with identifier = master only);
+//! - **ACS-3** §7.36 / **ACS-4** §7.32 SANITIZE DEVICE (B4h): FEATURE 0000h STATUS EXT (COUNT
+//!   bit 0 CLEAR SANITIZE OPERATION FAILED; outputs COUNT bits 15:12 and the progress in LBA
+//!   15:0), 0011h CRYPTO SCRAMBLE EXT, 0012h BLOCK ERASE EXT, 0014h OVERWRITE EXT (pattern in
+//!   LBA 31:0, pass count COUNT 3:0, INVERT bit 7), 0020h FREEZE LOCK EXT, 0040h ANTIFREEZE
+//!   LOCK EXT, each with its ASCII key in the LBA field and FAILURE MODE in COUNT bit 4; the
+//!   SANITIZE DEVICE ERROR REASON in LBA 7:0 of an aborted one;
 //! - **SPC-4** §4.5 sense data (response codes 70h/71h fixed, 72h/73h descriptor; sense keys).
 //!
 //! Builders are pure functions. The [`AtaPassThrough`] trait is the transport: a real
@@ -138,37 +144,128 @@ pub fn read_native_max_ext_cdb() -> [u8; 16] {
     )
 }
 
-/// The SANITIZE DEVICE operations (ACS-3 §7.36, Table 81: FEATURE values) with the LBA
-/// signature each requires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SanitizeOp {
-    /// 0000h SANITIZE STATUS EXT.
-    Status,
-    /// 0011h CRYPTO SCRAMBLE EXT, LBA 4372_7970h ("Cryp").
-    CryptoScramble,
-    /// 0012h BLOCK ERASE EXT, LBA 0000_426B_4572h ("BkEr").
-    BlockErase,
-    /// 0014h OVERWRITE EXT, LBA 4F57_0000_0000h + the 32-bit pattern ("OW").
-    Overwrite {
-        /// The pattern written.
-        pattern: u32,
-        /// Passes (1–16; 0 means 16).
-        passes: u8,
-    },
+// ---- SANITIZE DEVICE (ACS-3 §7.36, ACS-4 §7.32) ----
+
+/// SANITIZE DEVICE FEATURE values (ACS-3 §7.36.1 Table 81 / ACS-4 §7.32.1).
+pub mod sanitize_feature {
+    /// SANITIZE STATUS EXT.
+    pub const STATUS_EXT: u16 = 0x0000;
+    /// CRYPTO SCRAMBLE EXT.
+    pub const CRYPTO_SCRAMBLE_EXT: u16 = 0x0011;
+    /// BLOCK ERASE EXT.
+    pub const BLOCK_ERASE_EXT: u16 = 0x0012;
+    /// OVERWRITE EXT.
+    pub const OVERWRITE_EXT: u16 = 0x0014;
+    /// SANITIZE FREEZE LOCK EXT.
+    pub const FREEZE_LOCK_EXT: u16 = 0x0020;
+    /// SANITIZE ANTIFREEZE LOCK EXT.
+    pub const ANTIFREEZE_LOCK_EXT: u16 = 0x0040;
 }
 
-/// A SANITIZE DEVICE command (non-data, 48-bit).
+/// The signatures SANITIZE DEVICE requires in the LBA field: ASCII keys a stray command is
+/// unlikely to carry (ACS-3 §7.36.3–§7.36.7).
+pub mod sanitize_key {
+    /// CRYPTO SCRAMBLE EXT: LBA 31:0 = "Cryp".
+    pub const CRYPTO_SCRAMBLE: u64 = 0x4372_7970;
+    /// BLOCK ERASE EXT: LBA 31:0 = "BkEr".
+    pub const BLOCK_ERASE: u64 = 0x426B_4572;
+    /// OVERWRITE EXT: LBA 47:32 = "OW" (LBA 31:0 is the pattern).
+    pub const OVERWRITE: u64 = 0x4F57;
+    /// SANITIZE FREEZE LOCK EXT: LBA 31:0 = "FrLk".
+    pub const FREEZE_LOCK: u64 = 0x4672_4C6B;
+    /// SANITIZE ANTIFREEZE LOCK EXT: LBA 31:0 = "Anti".
+    pub const ANTIFREEZE_LOCK: u64 = 0x416E_7469;
+}
+
+/// COUNT bit 4 of CRYPTO SCRAMBLE / BLOCK ERASE / OVERWRITE EXT: FAILURE MODE (ACS-3
+/// §7.36.3.3.2). Set, a failed operation may be left with SANITIZE STATUS EXT + CLEAR
+/// SANITIZE OPERATION FAILED; clear, only a later successful sanitize leaves the failed state.
+pub const SANITIZE_FAILURE_MODE: u16 = 1 << 4;
+/// COUNT bit 7 of OVERWRITE EXT: INVERT PATTERN BETWEEN OVERWRITE PASSES (ACS-4 §7.32.4.3.2).
+pub const SANITIZE_OVERWRITE_INVERT: u16 = 1 << 7;
+/// COUNT bit 0 of SANITIZE STATUS EXT: CLEAR SANITIZE OPERATION FAILED (ACS-3 §7.36.6.3).
+pub const SANITIZE_CLEAR_FAILED: u16 = 1;
+
+/// The SANITIZE DEVICE operations (ACS-3 §7.36, ACS-4 §7.32), each with the fields of its
+/// COUNT register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SanitizeOp {
+    /// 0000h SANITIZE STATUS EXT; `clear_failed` sets CLEAR SANITIZE OPERATION FAILED.
+    Status {
+        /// COUNT bit 0.
+        clear_failed: bool,
+    },
+    /// 0011h CRYPTO SCRAMBLE EXT, LBA 4372_7970h ("Cryp").
+    CryptoScramble {
+        /// COUNT bit 4, FAILURE MODE.
+        failure_mode: bool,
+    },
+    /// 0012h BLOCK ERASE EXT, LBA 0000_426B_4572h ("BkEr").
+    BlockErase {
+        /// COUNT bit 4, FAILURE MODE.
+        failure_mode: bool,
+    },
+    /// 0014h OVERWRITE EXT, LBA 4F57h in 47:32 ("OW") + the 32-bit pattern in 31:0.
+    Overwrite {
+        /// The pattern written (LBA 31:0).
+        pattern: u32,
+        /// OVERWRITE PASS COUNT, COUNT 3:0 (1–15; 0 means 16).
+        passes: u8,
+        /// COUNT bit 7, INVERT PATTERN BETWEEN OVERWRITE PASSES.
+        invert: bool,
+        /// COUNT bit 4, FAILURE MODE.
+        failure_mode: bool,
+    },
+    /// 0020h SANITIZE FREEZE LOCK EXT, LBA 0000_4672_4C6Bh ("FrLk").
+    FreezeLock,
+    /// 0040h SANITIZE ANTIFREEZE LOCK EXT, LBA 0000_416E_7469h ("Anti").
+    AntifreezeLock,
+}
+
+impl SanitizeOp {
+    /// The FEATURES, COUNT and LBA registers of the operation.
+    pub fn registers(self) -> (u16, u16, u64) {
+        use sanitize_feature as f;
+        use sanitize_key as k;
+        let fm = |on: bool| if on { SANITIZE_FAILURE_MODE } else { 0 };
+        match self {
+            Self::Status { clear_failed } => (
+                f::STATUS_EXT,
+                if clear_failed {
+                    SANITIZE_CLEAR_FAILED
+                } else {
+                    0
+                },
+                0,
+            ),
+            Self::CryptoScramble { failure_mode } => {
+                (f::CRYPTO_SCRAMBLE_EXT, fm(failure_mode), k::CRYPTO_SCRAMBLE)
+            }
+            Self::BlockErase { failure_mode } => {
+                (f::BLOCK_ERASE_EXT, fm(failure_mode), k::BLOCK_ERASE)
+            }
+            Self::Overwrite {
+                pattern,
+                passes,
+                invert,
+                failure_mode,
+            } => (
+                f::OVERWRITE_EXT,
+                u16::from(passes & 0xF)
+                    | fm(failure_mode)
+                    | if invert { SANITIZE_OVERWRITE_INVERT } else { 0 },
+                (k::OVERWRITE << 32) | u64::from(pattern),
+            ),
+            Self::FreezeLock => (f::FREEZE_LOCK_EXT, 0, k::FREEZE_LOCK),
+            Self::AntifreezeLock => (f::ANTIFREEZE_LOCK_EXT, 0, k::ANTIFREEZE_LOCK),
+        }
+    }
+}
+
+/// A SANITIZE DEVICE command: non-data, 48-bit (EXTEND), DEVICE bit 6 set, CK_COND so the
+/// drive's COUNT and LBA come back (SANITIZE STATUS EXT answers in them).
 pub fn sanitize_cdb(op: SanitizeOp) -> [u8; 16] {
-    let (features, lba, count) = match op {
-        SanitizeOp::Status => (0x0000, 0, 0),
-        SanitizeOp::CryptoScramble => (0x0011, 0x4372_7970, 0),
-        SanitizeOp::BlockErase => (0x0012, 0x0000_426B_4572, 0),
-        SanitizeOp::Overwrite { pattern, passes } => (
-            0x0014,
-            0x4F57_0000_0000 | u64::from(pattern),
-            u16::from(passes & 0xF),
-        ),
-    };
+    let (features, count, lba) = op.registers();
     pass_through_16(
         &Taskfile {
             features,
@@ -182,6 +279,148 @@ pub fn sanitize_cdb(op: SanitizeOp) -> [u8; 16] {
         true,
     )
 }
+
+/// What SANITIZE STATUS EXT (and every SANITIZE DEVICE command) returns in its normal
+/// outputs (ACS-3 §7.36.6.4 / ACS-4 §7.32.6.4): COUNT 15:12 the state bits, LBA 15:0 the
+/// progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct SanitizeStatus {
+    /// COUNT bit 15: SANITIZE OPERATION COMPLETED WITHOUT ERROR (the last one).
+    pub completed_without_error: bool,
+    /// COUNT bit 14: SANITIZE IN PROGRESS.
+    pub in_progress: bool,
+    /// COUNT bit 13: SANITIZE FROZEN (SANITIZE FREEZE LOCK EXT accepted since power-on).
+    pub frozen: bool,
+    /// COUNT bit 12: SANITIZE ANTIFREEZE (SANITIZE ANTIFREEZE LOCK EXT accepted).
+    pub antifreeze: bool,
+    /// LBA 15:0: SANITIZE PROGRESS INDICATION, the fraction done as n/65536 (FFFFh when no
+    /// operation is in progress).
+    pub progress: u16,
+}
+
+impl SanitizeStatus {
+    /// Reads the normal outputs from the returned registers.
+    pub fn from_registers(regs: &AtaRegisters) -> Self {
+        Self {
+            completed_without_error: regs.count & (1 << 15) != 0,
+            in_progress: regs.count & (1 << 14) != 0,
+            frozen: regs.count & (1 << 13) != 0,
+            antifreeze: regs.count & (1 << 12) != 0,
+            progress: (regs.lba & 0xFFFF) as u16,
+        }
+    }
+
+    /// The fraction done, 0.0–1.0 (1.0 when nothing is in progress).
+    pub fn fraction(&self) -> f64 {
+        if self.in_progress {
+            f64::from(self.progress) / 65536.0
+        } else {
+            1.0
+        }
+    }
+}
+
+/// SANITIZE DEVICE ERROR REASON, LBA 7:0 of an aborted SANITIZE DEVICE command (ACS-4
+/// §7.32.1 Table 59 / ACS-3 §7.36.6.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SanitizeErrorReason {
+    /// 00h: no reason given.
+    Unspecified,
+    /// 01h: the sanitize operation completed with an error (Sanitize Operation Failed state).
+    OperationFailed,
+    /// 02h: an unsupported value in the command (operation not supported, wrong key).
+    Unsupported,
+    /// 03h: the device is in the Sanitize Frozen state.
+    Frozen,
+    /// 04h: SANITIZE FREEZE LOCK EXT refused after SANITIZE ANTIFREEZE LOCK EXT.
+    AntifreezeLock,
+    /// Any other value.
+    Other(u8),
+}
+
+impl SanitizeErrorReason {
+    /// From LBA 7:0.
+    pub fn from_code(code: u8) -> Self {
+        match code {
+            0 => Self::Unspecified,
+            1 => Self::OperationFailed,
+            2 => Self::Unsupported,
+            3 => Self::Frozen,
+            4 => Self::AntifreezeLock,
+            c => Self::Other(c),
+        }
+    }
+
+    /// LBA 7:0.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Unspecified => 0,
+            Self::OperationFailed => 1,
+            Self::Unsupported => 2,
+            Self::Frozen => 3,
+            Self::AntifreezeLock => 4,
+            Self::Other(c) => c,
+        }
+    }
+}
+
+impl std::fmt::Display for SanitizeErrorReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unspecified => f.write_str("no reason given"),
+            Self::OperationFailed => f.write_str("the sanitize operation failed"),
+            Self::Unsupported => f.write_str("the operation is not supported"),
+            Self::Frozen => f.write_str("the drive is sanitize-frozen (SANITIZE FREEZE LOCK)"),
+            Self::AntifreezeLock => f.write_str("freeze lock refused (antifreeze lock set)"),
+            Self::Other(c) => write!(f, "reason code {c:#04x}"),
+        }
+    }
+}
+
+/// Why a SANITIZE DEVICE command did not succeed.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SanitizeError {
+    /// The drive aborted it and said why (LBA 7:0), with the state bits it returned.
+    #[error("the drive refused SANITIZE: {reason} (ATA status {status:#04x}, error {error:#04x})")]
+    Refused {
+        /// SANITIZE DEVICE ERROR REASON.
+        reason: SanitizeErrorReason,
+        /// The state bits returned with the error.
+        state: SanitizeStatus,
+        /// ATA STATUS.
+        status: u8,
+        /// ATA ERROR.
+        error: u8,
+    },
+    /// Anything else (transport, bridge, sense).
+    #[error("{0}")]
+    Ata(AtaError),
+}
+
+/// Decodes the answer to a SANITIZE DEVICE command (sent with [`sanitize_cdb`]): the normal
+/// outputs, or the refusal with its reason. A reply without registers (a SCSI layer that
+/// ignored CK_COND) is an error: the state cannot be known.
+pub fn decode_sanitize_reply(reply: &ScsiReply) -> Result<SanitizeStatus, SanitizeError> {
+    match decode_reply(reply) {
+        Ok(Some(regs)) => Ok(SanitizeStatus::from_registers(&regs)),
+        Ok(None) => Err(SanitizeError::Ata(AtaError::BadData(
+            "SANITIZE DEVICE returned no registers (the SCSI layer ignored CK_COND)".into(),
+        ))),
+        Err(AtaError::Aborted { status, error }) => {
+            let regs = ata_registers(&reply.sense).unwrap_or_default();
+            Err(SanitizeError::Refused {
+                reason: SanitizeErrorReason::from_code((regs.lba & 0xFF) as u8),
+                state: SanitizeStatus::from_registers(&regs),
+                status,
+                error,
+            })
+        }
+        Err(e) => Err(SanitizeError::Ata(e)),
+    }
+}
+
+// ---- end of SANITIZE DEVICE ----
 
 /// ATA command SECURITY SET PASSWORD.
 pub const ATA_SECURITY_SET_PASSWORD: u8 = 0xF1;
@@ -580,6 +819,28 @@ pub struct SanitizeSupport {
     pub overwrite: bool,
     /// Bit 15: BLOCK ERASE EXT.
     pub block_erase: bool,
+    /// Bit 11: the ACS-3 list of commands allowed while sanitizing applies (ACS-3
+    /// §7.12.7.25; without it, the ACS-2 list).
+    #[serde(default)]
+    pub acs3_commands_allowed: bool,
+    /// Bit 10: SANITIZE ANTIFREEZE LOCK EXT supported.
+    #[serde(default)]
+    pub antifreeze_lock: bool,
+}
+
+impl SanitizeSupport {
+    /// From IDENTIFY DEVICE word 59 (ACS-3 §7.12.7.25). Bits 15:13 mean nothing without bit 12.
+    pub fn from_word59(w59: u16) -> Self {
+        let set = w59 & (1 << 12) != 0;
+        Self {
+            supported: set,
+            crypto_scramble: set && w59 & (1 << 13) != 0,
+            overwrite: set && w59 & (1 << 14) != 0,
+            block_erase: set && w59 & (1 << 15) != 0,
+            acs3_commands_allowed: set && w59 & (1 << 11) != 0,
+            antifreeze_lock: set && w59 & (1 << 10) != 0,
+        }
+    }
 }
 
 /// Rotation (word 217).
@@ -676,12 +937,7 @@ impl AtaIdentify {
             model: ata_string(page, 27, 46),
             user_sectors,
             lba48,
-            sanitize: SanitizeSupport {
-                supported: w59 & (1 << 12) != 0,
-                crypto_scramble: w59 & (1 << 13) != 0,
-                overwrite: w59 & (1 << 14) != 0,
-                block_erase: w59 & (1 << 15) != 0,
-            },
+            sanitize: SanitizeSupport::from_word59(w59),
             security: SecurityStatus {
                 supported: w82 & (1 << 1) != 0 || w128 & 1 != 0,
                 enabled: w128 & (1 << 1) != 0,
@@ -769,7 +1025,7 @@ pub fn read_hidden_area(
 /// A SCSI disk node (`/dev/sdX`) open for SG_IO.
 #[derive(Debug)]
 pub struct SgDevice {
-    file: File,
+    pub(crate) file: File,
     path: PathBuf,
 }
 
@@ -846,24 +1102,165 @@ mod tests {
 
     #[test]
     fn sanitize_cdb_bytes() {
-        // ACS-3 §7.36.3: CRYPTO SCRAMBLE EXT, FEATURE 0011h, LBA 4372_7970h.
-        let c = sanitize_cdb(SanitizeOp::CryptoScramble);
-        assert_eq!(&c[3..5], &[0x00, 0x11]);
-        // LBA bytes (31:24) (7:0) (39:32) (15:8) (47:40) (23:16).
-        assert_eq!(&c[7..13], &[0x43, 0x70, 0x00, 0x79, 0x00, 0x72]);
-        assert_eq!((c[13], c[14]), (0x40, 0xB4));
-        // §7.36.2 BLOCK ERASE EXT: 0012h, LBA 0000_426B_4572h.
-        let b = sanitize_cdb(SanitizeOp::BlockErase);
-        assert_eq!(&b[3..5], &[0x00, 0x12]);
-        assert_eq!(&b[7..13], &[0x42, 0x72, 0x00, 0x45, 0x00, 0x6B]);
-        // §7.36.4 OVERWRITE EXT: 0014h, LBA 47:32 = 4F57h, 31:0 the pattern; COUNT the passes.
+        // Non-data, EXTEND: 85h 07h; CK_COND 20h; DEVICE 40h; COMMAND B4h (ACS-3 §7.36).
+        // ACS-3 §7.36.3 CRYPTO SCRAMBLE EXT: FEATURE 0011h, LBA 4372_7970h, COUNT 0.
+        // LBA bytes in the CDB: (31:24) (7:0) (39:32) (15:8) (47:40) (23:16).
+        assert_eq!(
+            sanitize_cdb(SanitizeOp::CryptoScramble {
+                failure_mode: false
+            }),
+            [
+                0x85, 0x07, 0x20, 0x00, 0x11, 0x00, 0x00, 0x43, 0x70, 0x00, 0x79, 0x00, 0x72, 0x40,
+                0xB4, 0
+            ]
+        );
+        // §7.36.2 BLOCK ERASE EXT: 0012h, LBA 0000_426B_4572h; FAILURE MODE is COUNT bit 4.
+        assert_eq!(
+            sanitize_cdb(SanitizeOp::BlockErase { failure_mode: true }),
+            [
+                0x85, 0x07, 0x20, 0x00, 0x12, 0x00, 0x10, 0x42, 0x72, 0x00, 0x45, 0x00, 0x6B, 0x40,
+                0xB4, 0
+            ]
+        );
+        // §7.36.4 OVERWRITE EXT: 0014h, LBA 47:32 = 4F57h, 31:0 the pattern; COUNT 3:0 the
+        // pass count, bit 4 FAILURE MODE, bit 7 INVERT (ACS-4 §7.32.4.3).
+        assert_eq!(
+            sanitize_cdb(SanitizeOp::Overwrite {
+                pattern: 0x1122_3344,
+                passes: 3,
+                invert: true,
+                failure_mode: true,
+            }),
+            [
+                0x85, 0x07, 0x20, 0x00, 0x14, 0x00, 0x93, 0x11, 0x44, 0x57, 0x33, 0x4F, 0x22, 0x40,
+                0xB4, 0
+            ]
+        );
+        // 16 passes are written as 0.
         let o = sanitize_cdb(SanitizeOp::Overwrite {
-            pattern: 0x1122_3344,
-            passes: 1,
+            pattern: 0,
+            passes: 16,
+            invert: false,
+            failure_mode: false,
         });
-        assert_eq!(&o[3..7], &[0x00, 0x14, 0x00, 0x01]);
-        assert_eq!(&o[7..13], &[0x11, 0x44, 0x57, 0x33, 0x4F, 0x22]);
-        assert_eq!(sanitize_cdb(SanitizeOp::Status)[3..5], [0, 0]);
+        assert_eq!(o[6], 0x00);
+        // §7.36.6 SANITIZE STATUS EXT: 0000h, LBA 0; COUNT bit 0 CLEAR SANITIZE OPERATION FAILED.
+        assert_eq!(
+            sanitize_cdb(SanitizeOp::Status {
+                clear_failed: false
+            }),
+            [
+                0x85, 0x07, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0xB4, 0
+            ]
+        );
+        assert_eq!(
+            sanitize_cdb(SanitizeOp::Status { clear_failed: true })[5..7],
+            [0x00, 0x01]
+        );
+        // §7.36.5 SANITIZE FREEZE LOCK EXT: 0020h, "FrLk"; §7.36.7 ANTIFREEZE LOCK EXT: 0040h, "Anti".
+        let f = sanitize_cdb(SanitizeOp::FreezeLock);
+        assert_eq!(&f[3..13], &[0x00, 0x20, 0, 0, 0x46, 0x6B, 0, 0x4C, 0, 0x72]);
+        let a = sanitize_cdb(SanitizeOp::AntifreezeLock);
+        assert_eq!(&a[3..13], &[0x00, 0x40, 0, 0, 0x41, 0x69, 0, 0x74, 0, 0x6E]);
+    }
+
+    fn reply_with(count: u16, lba: u64, status: u8, error: u8, key: u8) -> ScsiReply {
+        let [c_hi, c_lo] = count.to_be_bytes();
+        let l = lba.to_le_bytes();
+        ScsiReply {
+            status: 2,
+            driver_status: 0x08,
+            sense: vec![
+                0x72,
+                key,
+                0x00,
+                if key == 1 { 0x1D } else { 0 },
+                0,
+                0,
+                0,
+                14, //
+                0x09,
+                0x0C,
+                0x01,
+                error,
+                c_hi,
+                c_lo,
+                l[3],
+                l[0],
+                l[4],
+                l[1],
+                l[5],
+                l[2],
+                0x40,
+                status,
+            ],
+            ..ScsiReply::default()
+        }
+    }
+
+    #[test]
+    fn sanitize_status_outputs() {
+        // ACS-3 §7.36.6.4: COUNT bit 14 IN PROGRESS, LBA 15:0 progress n/65536.
+        let s = decode_sanitize_reply(&reply_with(0x4000, 0x8000, 0x50, 0, 1)).unwrap();
+        assert!(s.in_progress && !s.completed_without_error && !s.frozen && !s.antifreeze);
+        assert_eq!(s.progress, 0x8000);
+        assert!((s.fraction() - 0.5).abs() < 1e-9);
+        // Bit 15 COMPLETED WITHOUT ERROR, progress FFFFh: done.
+        let s = decode_sanitize_reply(&reply_with(0x8000, 0xFFFF, 0x50, 0, 1)).unwrap();
+        assert!(s.completed_without_error && !s.in_progress);
+        assert_eq!(s.fraction(), 1.0);
+        // Bit 13 FROZEN, bit 12 ANTIFREEZE.
+        let s = decode_sanitize_reply(&reply_with(0x3000, 0xFFFF, 0x50, 0, 1)).unwrap();
+        assert!(s.frozen && s.antifreeze);
+        // An aborted command: ERROR ABRT, the reason in LBA 7:0 (01h operation failed).
+        let e = decode_sanitize_reply(&reply_with(0, 0x01, 0x51, 0x04, 0x0B)).unwrap_err();
+        assert!(matches!(
+            e,
+            SanitizeError::Refused {
+                reason: SanitizeErrorReason::OperationFailed,
+                ..
+            }
+        ));
+        assert!(e.to_string().contains("sanitize operation failed"), "{e}");
+        for code in 0..=5u8 {
+            assert_eq!(SanitizeErrorReason::from_code(code).code(), code);
+        }
+        // No registers at all: the state is unknown.
+        assert!(matches!(
+            decode_sanitize_reply(&ScsiReply::default()),
+            Err(SanitizeError::Ata(AtaError::BadData(_)))
+        ));
+    }
+
+    #[test]
+    fn word_59_bits() {
+        // ACS-3 §7.12.7.25: bit 15 BLOCK ERASE, 14 OVERWRITE, 13 CRYPTO SCRAMBLE, 12 the
+        // SANITIZE feature set, 11 ACS-3 commands allowed, 10 ANTIFREEZE LOCK.
+        let all = SanitizeSupport::from_word59(0xFC00);
+        assert_eq!(
+            all,
+            SanitizeSupport {
+                supported: true,
+                crypto_scramble: true,
+                overwrite: true,
+                block_erase: true,
+                acs3_commands_allowed: true,
+                antifreeze_lock: true,
+            }
+        );
+        let crypto_only = SanitizeSupport::from_word59(0x3000);
+        assert!(crypto_only.supported && crypto_only.crypto_scramble);
+        assert!(!crypto_only.block_erase && !crypto_only.overwrite);
+        // Bits 7:0 and 8 are the multiple-sector setting, not sanitize.
+        assert_eq!(
+            SanitizeSupport::from_word59(0x0110),
+            SanitizeSupport::default()
+        );
+        // Without bit 12 the command bits mean nothing.
+        assert_eq!(
+            SanitizeSupport::from_word59(0xE000),
+            SanitizeSupport::default()
+        );
     }
 
     #[test]

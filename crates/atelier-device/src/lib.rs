@@ -20,12 +20,17 @@
 //! private `sys` module, behind safe functions.
 
 pub mod ata;
+pub mod ata_hidden;
 pub mod ata_scripted;
 mod discovery;
 mod eligibility;
+pub mod emmc;
 mod io;
 pub mod nvme;
+pub mod nvme_scripted;
 mod root;
+pub mod scsi;
+pub mod scsi_scripted;
 #[allow(unsafe_code)]
 mod sys;
 mod usage;

@@ -50,6 +50,15 @@ pub const SANITIZE_LOG_LEN: usize = 512;
 /// The broadcast namespace ID (all namespaces).
 pub const NSID_ALL: u32 = 0xFFFF_FFFF;
 
+/// Generic status code 02h: Invalid Field in Command (Base 2.0 §4.6.1.2.1, Figure 94).
+pub const SC_INVALID_FIELD: u8 = 0x02;
+/// Generic status code 0Ch: Command Sequence Error.
+pub const SC_COMMAND_SEQUENCE_ERROR: u8 = 0x0C;
+/// Generic status code 1Ch: Sanitize Failed (the subsystem is in sanitize failure mode).
+pub const SC_SANITIZE_FAILED: u8 = 0x1C;
+/// Generic status code 1Dh: Sanitize In Progress (the command is prohibited meanwhile).
+pub const SC_SANITIZE_IN_PROGRESS: u8 = 0x1D;
+
 /// An admin command ready to send: opcode, namespace and command dwords 10 to 15.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AdminCommand {
@@ -173,6 +182,22 @@ pub enum SanitizeAction {
 }
 
 impl SanitizeAction {
+    /// The action a SANACT value names (`None` for 000b and the reserved 101b–111b).
+    pub fn from_sanact(sanact: u32) -> Option<Self> {
+        match sanact & 0x7 {
+            0b001 => Some(Self::ExitFailureMode),
+            0b010 => Some(Self::BlockErase),
+            0b011 => Some(Self::Overwrite),
+            0b100 => Some(Self::CryptoErase),
+            _ => None,
+        }
+    }
+
+    /// True for the three actions that start a sanitize operation.
+    pub fn starts_operation(self) -> bool {
+        self != Self::ExitFailureMode
+    }
+
     /// The SANACT field value.
     pub fn sanact(self) -> u32 {
         match self {
@@ -200,7 +225,11 @@ pub struct SanitizeOptions {
     pub pattern: u32,
 }
 
-/// Sanitize (§5.24). The operation covers the whole NVM subsystem, so NSID is 0.
+/// Sanitize (§5.24; Base 2.1 §5.1.22, Figure 372). The operation covers the whole NVM
+/// subsystem, so NSID is 0. CDW10: bits 2:0 SANACT, bit 3 AUSE, bits 7:4 OWPASS, bit 8 OIPBP,
+/// bit 9 NDAS (bits 31:10 zero: EMVS is not used); CDW11: the overwrite pattern. The
+/// command completes as soon as the operation has *started*: progress and result are in the
+/// Sanitize Status log page ([`sanitize_status_log`]).
 pub fn sanitize(action: SanitizeAction, opts: SanitizeOptions) -> AdminCommand {
     let cdw10 = action.sanact()
         | (u32::from(opts.allow_unrestricted_exit) << 3)
@@ -250,9 +279,9 @@ impl NvmeStatus {
             (0, 0x04) => "data transfer error",
             (0, 0x06) => "internal error",
             (0, 0x0B) => "invalid namespace or format",
-            (0, 0x1D) => "sanitize failed (the drive is in sanitize failure mode)",
-            (0, 0x1E) => "sanitize in progress",
-            (0, 0x23) => "sanitize prohibited while a persistent memory region is enabled",
+            (0, 0x0C) => "command sequence error",
+            (0, 0x1C) => "sanitize failed (the drive is in sanitize failure mode)",
+            (0, 0x1D) => "sanitize in progress",
             (1, 0x0A) => "invalid format",
             (1, 0x15) => "operation denied (security)",
             (1, 0x20) => "namespace is write protected",
@@ -648,7 +677,9 @@ pub enum SanitizeState {
     InProgress,
     /// 011b: the most recent sanitize failed (failure mode: only Sanitize may leave it).
     Failed,
-    /// 100b: completed successfully with deallocation not done (No-Deallocate).
+    /// 100b: the most recent sanitize, for which No-Deallocate After Sanitize was requested,
+    /// completed successfully *with* deallocation of all user data (the controller did not
+    /// honour NDAS, e.g. because SANICAP.NDI is set) — Base 2.1 Figure 291.
     CompletedNoDeallocate,
     /// Reserved values.
     Reserved(u8),
@@ -674,6 +705,15 @@ pub struct SanitizeStatus {
     pub estimate_block_erase: Option<u32>,
     /// Crypto erase estimate.
     pub estimate_crypto_erase: Option<u32>,
+    /// Estimates when No-Deallocate After Sanitize was requested and the drive then modifies
+    /// the media (SANICAP.NODMMAS = 10b): overwrite (bytes 23:20, ETODMM), block erase
+    /// (27:24, ETBENMM), crypto erase (31:28, ETCENMM). `None` when not reported, or when
+    /// the page is shorter than 32 bytes.
+    pub estimate_overwrite_ndmm: Option<u32>,
+    /// Block erase, with No-Deallocate media modification.
+    pub estimate_block_erase_ndmm: Option<u32>,
+    /// Crypto erase, with No-Deallocate media modification.
+    pub estimate_crypto_erase_ndmm: Option<u32>,
 }
 
 impl SanitizeStatus {
@@ -686,7 +726,11 @@ impl SanitizeStatus {
             )));
         }
         let sstat = le16(page, 2);
-        let est = |at| Some(le32(page, at)).filter(|&v| v != u32::MAX);
+        let est = |at: usize| {
+            (page.len() >= at + 4)
+                .then(|| le32(page, at))
+                .filter(|&v| v != u32::MAX)
+        };
         Ok(Self {
             progress: le16(page, 0),
             state: match (sstat & 0x7) as u8 {
@@ -703,7 +747,39 @@ impl SanitizeStatus {
             estimate_overwrite: est(8),
             estimate_block_erase: est(12),
             estimate_crypto_erase: est(16),
+            estimate_overwrite_ndmm: est(20),
+            estimate_block_erase_ndmm: est(24),
+            estimate_crypto_erase_ndmm: est(28),
         })
+    }
+
+    /// The drive's estimate, in seconds, for a sanitize with `action` (Figure 291): the
+    /// "with No-Deallocate media modification" field when `ndmm` is true and the drive
+    /// reports it. The overwrite estimate is for 16 passes; it is scaled to `passes` (1–16).
+    /// `Some(0)` means the drive expects the operation to be done when the command completes.
+    pub fn estimate_seconds(&self, action: SanitizeAction, passes: u8, ndmm: bool) -> Option<u64> {
+        let pick = |plain: Option<u32>, with: Option<u32>| {
+            if ndmm { with.or(plain) } else { plain }.map(u64::from)
+        };
+        match action {
+            SanitizeAction::CryptoErase => {
+                pick(self.estimate_crypto_erase, self.estimate_crypto_erase_ndmm)
+            }
+            SanitizeAction::BlockErase => {
+                pick(self.estimate_block_erase, self.estimate_block_erase_ndmm)
+            }
+            SanitizeAction::Overwrite => {
+                let passes = u64::from(if passes == 0 { 16 } else { passes.min(16) });
+                pick(self.estimate_overwrite, self.estimate_overwrite_ndmm)
+                    .map(|s| (s * passes).div_ceil(16))
+            }
+            SanitizeAction::ExitFailureMode => None,
+        }
+    }
+
+    /// The action of the sanitize that set this status (SCDW10 bits 2:0).
+    pub fn last_action(&self) -> Option<SanitizeAction> {
+        SanitizeAction::from_sanact(self.last_cdw10)
     }
 
     /// Progress in percent.
@@ -924,6 +1000,64 @@ mod tests {
         assert_eq!(ow.cdw10(), 0x3 | 0x8 | 0x30 | 0x100 | 0x200);
         assert_eq!(ow.cdw11(), 0xDEAD_BEEF);
         assert_eq!((ow.opcode, ow.nsid), (0x84, 0));
+        // Base 2.1 Figure 372: what the bench sends. Crypto / block erase in unrestricted
+        // completion mode (AUSE, so Exit Failure Mode may follow a failure): 0x0C and 0x0A;
+        // one overwrite pass of zeros, no deallocation: 0b10_0001_1011 = 0x21B, CDW11 0.
+        let ause = SanitizeOptions {
+            allow_unrestricted_exit: true,
+            ..SanitizeOptions::default()
+        };
+        assert_eq!(
+            sanitize(SanitizeAction::CryptoErase, ause).cdw10(),
+            0x0000_000C
+        );
+        assert_eq!(
+            sanitize(SanitizeAction::BlockErase, ause).cdw10(),
+            0x0000_000A
+        );
+        let one_pass = sanitize(
+            SanitizeAction::Overwrite,
+            SanitizeOptions {
+                allow_unrestricted_exit: true,
+                overwrite_passes: 1,
+                no_deallocate: true,
+                ..SanitizeOptions::default()
+            },
+        );
+        assert_eq!((one_pass.cdw10(), one_pass.cdw11()), (0x0000_021B, 0));
+        // OWPASS is 4 bits: 16 passes is encoded 0h; no data phase; CDW12–15 reserved.
+        let sixteen = sanitize(
+            SanitizeAction::Overwrite,
+            SanitizeOptions {
+                overwrite_passes: 16,
+                ..SanitizeOptions::default()
+            },
+        );
+        assert_eq!(sixteen.cdw10(), 0x3);
+        assert_eq!((sixteen.data_len, &sixteen.cdw[2..]), (0, &[0u32; 4][..]));
+        for a in [
+            SanitizeAction::ExitFailureMode,
+            SanitizeAction::BlockErase,
+            SanitizeAction::Overwrite,
+            SanitizeAction::CryptoErase,
+        ] {
+            assert_eq!(SanitizeAction::from_sanact(a.sanact() | 0x208), Some(a));
+        }
+        assert_eq!(SanitizeAction::from_sanact(0), None);
+        assert_eq!(SanitizeAction::from_sanact(0b101), None);
+        assert!(!SanitizeAction::ExitFailureMode.starts_operation());
+    }
+
+    #[test]
+    fn sanitize_status_codes() {
+        // Figure 94 (generic status): 1Ch Sanitize Failed, 1Dh Sanitize In Progress.
+        assert!(NvmeStatus(0x001C).describe().starts_with("sanitize failed"));
+        assert!(
+            NvmeStatus(0x001D)
+                .describe()
+                .starts_with("sanitize in progress")
+        );
+        assert!(NvmeStatus(0x4002).describe().starts_with("invalid field"));
     }
 
     #[test]
@@ -958,6 +1092,47 @@ mod tests {
         assert_eq!(s.estimate_crypto_erase, Some(5));
         assert!((s.percent() - 50.0).abs() < 1e-9);
         assert!(SanitizeStatus::parse(&page[..10]).is_err());
+        assert_eq!(s.last_action(), Some(SanitizeAction::CryptoErase));
+        // A 20-byte page (Base 1.3 layout) has no NDMM estimates.
+        let short = SanitizeStatus::parse(&page[..20]).unwrap();
+        assert_eq!(short.estimate_crypto_erase_ndmm, None);
+        assert_eq!(short.estimate_crypto_erase, Some(5));
+        // Figure 291 bytes 23:20 / 27:24 / 31:28: estimates with No-Deallocate media
+        // modification; the overwrite estimate is for 16 passes.
+        page[8..12].copy_from_slice(&1600u32.to_le_bytes());
+        page[20..24].copy_from_slice(&3200u32.to_le_bytes());
+        page[24..28].copy_from_slice(&u32::MAX.to_le_bytes());
+        page[28..32].copy_from_slice(&7u32.to_le_bytes());
+        let s = SanitizeStatus::parse(&page).unwrap();
+        assert_eq!(s.estimate_overwrite_ndmm, Some(3200));
+        assert_eq!(s.estimate_block_erase_ndmm, None);
+        assert_eq!(s.estimate_crypto_erase_ndmm, Some(7));
+        assert_eq!(
+            s.estimate_seconds(SanitizeAction::Overwrite, 1, false),
+            Some(100)
+        );
+        assert_eq!(
+            s.estimate_seconds(SanitizeAction::Overwrite, 0, true),
+            Some(3200)
+        );
+        assert_eq!(
+            s.estimate_seconds(SanitizeAction::BlockErase, 1, true),
+            Some(120)
+        );
+        assert_eq!(
+            s.estimate_seconds(SanitizeAction::CryptoErase, 1, true),
+            Some(7)
+        );
+        // SSTAT 011b failed, 100b completed with deallocation although NDAS was asked.
+        page[2..4].copy_from_slice(&3u16.to_le_bytes());
+        assert_eq!(
+            SanitizeStatus::parse(&page).unwrap().state,
+            SanitizeState::Failed
+        );
+        page[2..4].copy_from_slice(&4u16.to_le_bytes());
+        let s = SanitizeStatus::parse(&page).unwrap();
+        assert_eq!(s.state, SanitizeState::CompletedNoDeallocate);
+        assert!(!s.global_data_erased);
     }
 
     #[test]

@@ -25,7 +25,9 @@ fn logging_smartctl(dir: &Path, log: &Path) -> PathBuf {
     program
 }
 
-fn inventory_with_logging_smartctl(fixture: &str) -> (atelier_record::HardwareSection, Vec<String>) {
+fn inventory_with_logging_smartctl(
+    fixture: &str,
+) -> (atelier_record::HardwareSection, Vec<String>) {
     let tmp = tempfile::tempdir().unwrap();
     let log = tmp.path().join("calls");
     let program = logging_smartctl(tmp.path(), &log);
@@ -43,7 +45,8 @@ fn inventory_with_logging_smartctl(fixture: &str) -> (atelier_record::HardwareSe
 
 #[test]
 fn smartctl_is_not_started_for_a_virtio_disk_and_the_reason_is_recorded() {
-    let (hw, calls) = inventory_with_logging_smartctl("../atelier-device/tests/fixtures/host-virtio");
+    let (hw, calls) =
+        inventory_with_logging_smartctl("../atelier-device/tests/fixtures/host-virtio");
     let vda = hw
         .disks
         .iter()

@@ -31,6 +31,7 @@ pub use sanitization::{
     IoOperation, MediaKind, MethodChoice, NistCategory, Outcome, PassPattern, SanitizationEntry,
     SanitizationMethod, Technique, Transport, Verification, VerificationMode, VerificationResult,
 };
+pub use sanitization::{HiddenAreaRestore, HiddenAreaRestoreOutcome};
 
 /// Version of the record format written by this crate.
 pub const RECORD_VERSION: u32 = 1;

@@ -103,12 +103,60 @@ pub enum HiddenAreaCheck {
         user_sectors: u64,
         /// Sectors hidden from the host (0 when none); not erased by a host overwrite.
         hidden_sectors: u64,
+        /// What the bench did about a hidden area before the wipe (restored, not consented,
+        /// failed); the fields above are then the measure taken after it. Absent when nothing
+        /// was hidden, and in entries written before restoring existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restore: Option<HiddenAreaRestore>,
     },
     /// Not examined, and why (NVMe, USB, memory cards, virtual devices, a failed command).
     NotExamined {
         /// Why, in plain English.
         reason: String,
     },
+}
+
+/// What happened to a hidden area before the wipe (ACS-3 §4.9 DCO, §4.11 HPA; ACS-4 §4.4
+/// Accessible Max Address Configuration). Capacities are sector counts (maximum LBA + 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HiddenAreaRestore {
+    /// The result.
+    pub outcome: HiddenAreaRestoreOutcome,
+    /// `amac` (ACCESSIBLE MAX ADDRESS CONFIGURATION) or `hpa-dco` (SET MAX ADDRESS EXT and
+    /// DEVICE CONFIGURATION OVERLAY).
+    pub mechanism: String,
+    /// The commands that changed the drive, in order (empty when nothing was sent).
+    #[serde(default)]
+    pub commands: Vec<String>,
+    /// Sectors the host could address before (IDENTIFY DEVICE).
+    pub user_sectors_before: u64,
+    /// The native maximum before (READ NATIVE MAX ADDRESS EXT / GET NATIVE MAX ADDRESS EXT).
+    pub native_max_sectors_before: u64,
+    /// The factory maximum DEVICE CONFIGURATION IDENTIFY reported, when read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dco_max_sectors: Option<u64>,
+    /// Sectors the host can address after the restore, measured again (IDENTIFY DEVICE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_sectors_after: Option<u64>,
+    /// Sectors the kernel shows after its rescan (what the wipe covers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_sectors_after: Option<u64>,
+    /// Why it did not go as planned, in plain English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The result of a hidden-area restore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HiddenAreaRestoreOutcome {
+    /// Everything hidden is visible again, to the drive and to the kernel.
+    Restored,
+    /// The operator did not consent (no `--restore-hidden-areas`, "no" to the question):
+    /// nothing was sent.
+    NotConsented,
+    /// A command failed or the area is still (partly) hidden; `error` says why.
+    Failed,
 }
 
 impl HiddenAreaCheck {
@@ -124,7 +172,7 @@ impl HiddenAreaCheck {
 /// What a firmware erase did, for audit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FirmwareErase {
-    /// Command set: `nvme` or `ata`.
+    /// Command set: `nvme`, `ata`, `scsi` or `emmc`.
     pub command_set: String,
     /// SHA-256 (hex) of the raw controller / device identification page read right before the
     /// erase (NVMe Identify Controller, 4096 bytes; ATA IDENTIFY DEVICE, 512 bytes).

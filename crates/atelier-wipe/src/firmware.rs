@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use atelier_device::ata::{self, HiddenArea, SgDevice};
+use atelier_device::ata_hidden::{self, HiddenAreaFeatures};
 use atelier_device::nvme::{
     self, DeallocatedRead, IdentifyController, IdentifyNamespace, NvmeAdmin, NvmeController,
     SecureErase, SentCommand,
@@ -51,6 +52,37 @@ pub struct Probe {
     /// ATA drives: the hidden-area check (READ NATIVE MAX ADDRESS EXT against IDENTIFY), or
     /// why it could not be made.
     pub hidden_area: Option<Result<HiddenArea, String>>,
+    /// ATA drives: the hidden-area feature sets IDENTIFY advertises (AMAC, HPA, DCO).
+    pub hidden_features: Option<HiddenAreaFeatures>,
+    /// ATA drives with a DCO (and no AMAC): DEVICE CONFIGURATION IDENTIFY's factory maximum
+    /// in sectors, or why it could not be read (a frozen DCO…).
+    pub dco: Option<Result<u64, String>>,
+}
+
+impl Probe {
+    /// Every sector the drive has as far as the probe knows: the native maximum, or the DCO's
+    /// factory maximum when it is larger.
+    pub fn native_sectors(&self) -> Option<u64> {
+        let native = self.hidden_area.as_ref()?.as_ref().ok()?.native_sectors;
+        let dco = self.dco.as_ref().and_then(|d| d.as_ref().ok().copied());
+        Some(native.max(dco.unwrap_or(0)))
+    }
+
+    /// Sectors hidden from the host (HPA, DCO or AMAC), 0 when none or not measured.
+    pub fn hidden_sectors(&self) -> u64 {
+        match (&self.hidden_area, self.native_sectors()) {
+            (Some(Ok(a)), Some(n)) => n.saturating_sub(a.user_sectors),
+            _ => 0,
+        }
+    }
+
+    /// Sectors hidden by the DCO alone (beyond the native maximum), 0 when none.
+    pub fn dco_hidden_sectors(&self) -> u64 {
+        match (&self.hidden_area, self.native_sectors()) {
+            (Some(Ok(a)), Some(n)) => n.saturating_sub(a.native_sectors),
+            _ => 0,
+        }
+    }
 }
 
 /// Reads `device`'s firmware capabilities. Never fails: what could not be read is said in
@@ -62,6 +94,8 @@ pub fn probe(root: &SystemRoot, device: &BlockDevice) -> Probe {
         nvme: None,
         ata: None,
         probe_error: None,
+        scsi: None,
+        emmc: None,
     };
     match media {
         MediaClass::NvmeSsd => {
@@ -86,11 +120,37 @@ pub fn probe(root: &SystemRoot, device: &BlockDevice) -> Probe {
                 Err(e) => caps.probe_error = Some(ata::AtaError::Os(e.to_string()).to_string()),
             }
         }
+        MediaClass::Scsi => {
+            // SCSI SANITIZE service actions from REPORT SUPPORTED OPERATION CODES.
+            let node = root.path(device.dev_path());
+            match SgDevice::open(&node)
+                .map_err(|e| atelier_device::scsi::ScsiError::Os(e.to_string()))
+                .and_then(|mut sg| atelier_device::scsi::read_sanitize_support(&mut sg))
+            {
+                Ok(s) => caps.scsi = Some(s),
+                Err(e) => caps.probe_error = Some(e.to_string()),
+            }
+        }
+        MediaClass::MemoryCard if atelier_device::emmc::is_emmc(root, &device.name) => {
+            // eMMC: ask the kernel for its secure erase without erasing (EOPNOTSUPP = none).
+            let node = root.path(device.dev_path());
+            match atelier_device::emmc::secure_erase_supported(&node) {
+                Ok(secure_erase) => {
+                    caps.emmc = Some(crate::policy::EmmcCapabilities {
+                        secure_erase,
+                        mmc_utils: atelier_device::emmc::mmc_utils_installed(),
+                    })
+                }
+                Err(e) => caps.probe_error = Some(e.to_string()),
+            }
+        }
         _ => {}
     }
     Probe {
         capabilities: caps,
         hidden_area: None,
+        hidden_features: None,
+        dco: None,
     }
 }
 
@@ -102,26 +162,74 @@ pub fn probe_ata(dev: &mut dyn ata::AtaPassThrough, media: MediaClass) -> Probe 
         nvme: None,
         ata: None,
         probe_error: None,
+        scsi: None,
+        emmc: None,
     };
     let mut hidden_area = None;
-    match ata::read_identify(dev).and_then(|page| ata::AtaIdentify::parse(&page)) {
+    let mut hidden_features = None;
+    let mut dco = None;
+    match ata::read_identify(dev).and_then(|page| {
+        hidden_features = Some(HiddenAreaFeatures::from_identify(&page));
+        ata::AtaIdentify::parse(&page)
+    }) {
         Ok(id) => {
             caps.ata = Some(AtaCapabilities {
                 sanitize: id.sanitize,
                 security: id.security,
             });
-            hidden_area = Some(ata::read_hidden_area(dev, &id).map_err(|e| e.to_string()));
+            let features = hidden_features.unwrap_or_default();
+            hidden_area = Some(if features.amac {
+                ata_hidden::read_native_sectors(dev, &features)
+                    .map(|native_sectors| HiddenArea {
+                        native_sectors,
+                        user_sectors: id.user_sectors,
+                    })
+                    .map_err(|e| e.to_string())
+            } else {
+                ata::read_hidden_area(dev, &id).map_err(|e| e.to_string())
+            });
+            if features.dco && !features.amac {
+                dco = Some(
+                    ata_hidden::read_dco(dev, &features)
+                        .map(|d| d.max_sectors())
+                        .map_err(|e| e.to_string()),
+                );
+            }
         }
         Err(e) => caps.probe_error = Some(e.to_string()),
     }
     Probe {
         capabilities: caps,
         hidden_area,
+        hidden_features,
+        dco,
     }
 }
 
 /// The command the hidden-area check sends, as the record names it.
 pub const HIDDEN_AREA_METHOD: &str = "ATA READ NATIVE MAX ADDRESS EXT";
+
+/// The words the check's method carries when the drive advertises a DCO that could not be
+/// read (frozen…), followed by the cause and `)`.
+pub const DCO_NOT_READ: &str = " (DCO not read:";
+
+/// The commands a hidden-area check used, as the record names them: READ NATIVE MAX ADDRESS
+/// EXT (or GET NATIVE MAX ADDRESS EXT on an AMAC drive), plus DEVICE CONFIGURATION IDENTIFY
+/// when the DCO was read, or why not.
+pub fn hidden_area_method(probe: &Probe) -> String {
+    let features = probe.hidden_features.unwrap_or_default();
+    let mut method = if features.amac {
+        "ATA GET NATIVE MAX ADDRESS EXT".to_string()
+    } else {
+        HIDDEN_AREA_METHOD.to_string()
+    };
+    match &probe.dco {
+        Some(Ok(_)) => method.push_str(" + ATA DEVICE CONFIGURATION IDENTIFY"),
+        Some(Err(e)) => method.push_str(&format!("{DCO_NOT_READ} {e})")),
+        None => {}
+    }
+    method
+}
 
 /// The record's picture of `probe`'s hidden-area check: measured (SATA drives that answered
 /// READ NATIVE MAX ADDRESS EXT), or not examined and why.
@@ -130,10 +238,11 @@ pub fn hidden_area_check(probe: &Probe) -> atelier_record::HiddenAreaCheck {
     let not = |reason: String| H::NotExamined { reason };
     match (&probe.hidden_area, probe.capabilities.media) {
         (Some(Ok(a)), _) => H::Measured {
-            method: HIDDEN_AREA_METHOD.to_string(),
-            native_max_sectors: a.native_sectors,
+            method: hidden_area_method(probe),
+            native_max_sectors: probe.native_sectors().unwrap_or(a.native_sectors),
             user_sectors: a.user_sectors,
-            hidden_sectors: a.hidden_sectors(),
+            hidden_sectors: probe.hidden_sectors(),
+            restore: None,
         },
         (Some(Err(e)), _) => not(format!("{HIDDEN_AREA_METHOD} failed: {e}")),
         (None, MediaClass::SataSsd | MediaClass::SataHdd) => not(format!(

@@ -155,8 +155,9 @@ impl WipeParams {
     }
 }
 
-/// The exception a hidden area that remains puts on the entry (restoring it before the wipe
-/// is not done by this version), e.g. `hidden area of 2048 sectors (1.0 MiB) not erased`.
+/// The exception a hidden area that remains puts on the entry, e.g. `hidden area of 2048
+/// sectors (1.0 MiB) not erased`, with why when a restore was refused or failed
+/// ([`crate::hidden_area::restore_note`]).
 /// `None` when nothing is hidden or it was not examined (the entry's `hidden_area` says why).
 pub fn hidden_area_exception(
     check: &atelier_record::HiddenAreaCheck,
@@ -164,7 +165,9 @@ pub fn hidden_area_exception(
 ) -> Option<String> {
     let hidden = check.hidden_sectors();
     if hidden == 0 {
-        return None;
+        // Nothing known to be hidden, but a failed restore or an unreadable DCO leaves the
+        // drive's true size unknown.
+        return crate::hidden_area::unknown_size_exception(check);
     }
     let bytes = hidden.saturating_mul(u64::from(sector_size.max(1)));
     let size = if bytes >= 1 << 30 {
@@ -172,9 +175,16 @@ pub fn hidden_area_exception(
     } else {
         format!("{:.1} MiB", bytes as f64 / f64::from(1u32 << 20))
     };
-    Some(format!(
-        "hidden area of {hidden} sectors ({size}) not erased"
-    ))
+    let note = match check {
+        atelier_record::HiddenAreaCheck::Measured {
+            restore: Some(r), ..
+        } => crate::hidden_area::restore_note(r),
+        _ => None,
+    };
+    Some(match note {
+        Some(note) => format!("hidden area of {hidden} sectors ({size}) not erased ({note})"),
+        None => format!("hidden area of {hidden} sectors ({size}) not erased"),
+    })
 }
 
 /// Progress of a job, journaled at every checkpoint. `pass_index == passes.len()` means every

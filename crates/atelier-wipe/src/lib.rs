@@ -17,22 +17,34 @@
 //! - [`policy`]: per media type and drive capability, the strongest method and its NIST label
 //!   (Clear or Purge); the operator may pick a weaker one only explicitly.
 //! - [`firmware`]: the drive's own erase — capabilities probe (NVMe Identify, ATA IDENTIFY,
-//!   READ NATIVE MAX), NVMe Format NVM with before/after sampling. ATA SANITIZE, NVMe
-//!   Sanitize, SCSI SANITIZE are in the policy table but not executed yet.
+//!   READ NATIVE MAX), NVMe Format NVM with before/after sampling (the sanitize commands
+//!   have their own modules below).
+//! - [`nvme_sanitize`]: NVMe Sanitize (crypto erase, block erase, overwrite), watched through
+//!   the Sanitize Status log, failure mode left with Exit Failure Mode, verified by sampling.
 //! - [`reason`]: the policy's typed reasons (stable code, English text for the record).
 //! - [`ata_security`]: ATA SECURITY ERASE UNIT (normal / enhanced) with a journaled temporary
 //!   password, and the recovery of a password an interrupted erase left on a drive.
+//! - [`ata_sanitize`]: ATA SANITIZE DEVICE (crypto scramble, block erase, overwrite) with
+//!   status polling, progress, and the sampled read-back.
 //! - [`unfreeze`]: frozen SATA drives — the suspend-to-RAM cycle that lifts the freeze lock.
+//! - [`hidden_area`]: HPA / DCO / AMAC restored before the wipe with the operator's consent,
+//!   then measured again.
 
+pub mod ata_sanitize;
 pub mod ata_security;
+pub mod emmc_erase;
 pub mod engine;
 pub mod firmware;
+pub mod hidden_area;
 pub mod job;
 pub mod method;
+pub mod nvme_sanitize;
+pub mod overwrite_after;
 pub mod pattern;
 pub mod policy;
 pub mod reason;
 pub mod sampling;
+pub mod scsi_sanitize;
 pub mod unfreeze;
 
 pub use engine::{BlockIo, EngineConfig};

@@ -15,10 +15,16 @@
 //!   ERASE UNIT is **Purge** (Tables A-7 and A-8); the normal one is Purge on a hard disk
 //!   (Table A-7) and, conservatively, only **Clear** on an SSD;
 //! - USB sticks and memory cards offer no sanitize command: overwrite, **Clear**, "Purge not
-//!   possible on this media".
+//!   possible on this media";
+//! - SCSI / SAS: SANITIZE CRYPTOGRAPHIC ERASE > BLOCK ERASE > OVERWRITE (SBC-4 §5.24), the
+//!   service actions the drive reports through REPORT SUPPORTED OPERATION CODES, all **Purge**
+//!   (Table A-7 SCSI hard disk drives, Table A-8 SCSI SSDs);
+//! - eMMC: the kernel's secure erase (`BLKSECDISCARD`) when it has one, labelled **Clear** (no
+//!   NIST row names it Purge; docs/methods/emmc.md says why).
 
 use atelier_device::ata::{SanitizeSupport, SecurityStatus};
 use atelier_device::nvme::{FormatAttributes, SanitizeCaps};
+use atelier_device::scsi::ScsiSanitizeSupport;
 use atelier_device::{BlockDevice, DeviceKind};
 use atelier_record::{MediaKind, NistCategory, Technique, Transport};
 use serde::{Deserialize, Serialize};
@@ -50,13 +56,22 @@ pub enum PolicyMethod {
     AtaSecurityEraseEnhanced,
     /// ATA SECURITY ERASE UNIT, normal mode.
     AtaSecurityErase,
+    /// SCSI SANITIZE, CRYPTOGRAPHIC ERASE (SBC-4 §5.24).
+    ScsiSanitizeCrypto,
+    /// SCSI SANITIZE, BLOCK ERASE.
+    ScsiSanitizeBlock,
+    /// SCSI SANITIZE, OVERWRITE.
+    ScsiSanitizeOverwrite,
+    /// eMMC secure erase through the kernel (`BLKSECDISCARD`), then eMMC SANITIZE through
+    /// mmc-utils when it is installed.
+    EmmcSecureErase,
     /// A host overwrite (one of the [`Method`]s).
     Overwrite,
 }
 
 impl PolicyMethod {
     /// Every method, strongest first within each family.
-    pub const ALL: [PolicyMethod; 11] = [
+    pub const ALL: [PolicyMethod; 15] = [
         Self::NvmeSanitizeCrypto,
         Self::NvmeSanitizeBlock,
         Self::NvmeSanitizeOverwrite,
@@ -67,6 +82,10 @@ impl PolicyMethod {
         Self::AtaSanitizeOverwrite,
         Self::AtaSecurityEraseEnhanced,
         Self::AtaSecurityErase,
+        Self::ScsiSanitizeCrypto,
+        Self::ScsiSanitizeBlock,
+        Self::ScsiSanitizeOverwrite,
+        Self::EmmcSecureErase,
         Self::Overwrite,
     ];
 
@@ -83,6 +102,10 @@ impl PolicyMethod {
             Self::AtaSanitizeOverwrite => "ata-sanitize-overwrite",
             Self::AtaSecurityEraseEnhanced => "ata-security-erase-enhanced",
             Self::AtaSecurityErase => "ata-security-erase",
+            Self::ScsiSanitizeCrypto => "scsi-sanitize-crypto",
+            Self::ScsiSanitizeBlock => "scsi-sanitize-block",
+            Self::ScsiSanitizeOverwrite => "scsi-sanitize-overwrite",
+            Self::EmmcSecureErase => "emmc-secure-erase",
             Self::Overwrite => "overwrite",
         }
     }
@@ -101,6 +124,10 @@ impl PolicyMethod {
             Self::AtaSanitizeOverwrite => "SANITIZE OVERWRITE",
             Self::AtaSecurityEraseEnhanced => "enhanced SECURITY ERASE UNIT",
             Self::AtaSecurityErase => "SECURITY ERASE UNIT",
+            Self::ScsiSanitizeCrypto => "SANITIZE CRYPTOGRAPHIC ERASE",
+            Self::ScsiSanitizeBlock => "SANITIZE BLOCK ERASE",
+            Self::ScsiSanitizeOverwrite => "SANITIZE OVERWRITE",
+            Self::EmmcSecureErase => "eMMC secure erase (BLKSECDISCARD)",
             Self::Overwrite => "host overwrite",
         }
     }
@@ -119,6 +146,10 @@ impl PolicyMethod {
             Self::AtaSanitizeOverwrite => "word 59 bit 14",
             Self::AtaSecurityEraseEnhanced => "word 128 bit 5",
             Self::AtaSecurityErase => "word 128 bit 0",
+            Self::ScsiSanitizeCrypto => "REPORT SUPPORTED OPERATION CODES 48h/03h",
+            Self::ScsiSanitizeBlock => "REPORT SUPPORTED OPERATION CODES 48h/02h",
+            Self::ScsiSanitizeOverwrite => "REPORT SUPPORTED OPERATION CODES 48h/01h",
+            Self::EmmcSecureErase => "card type MMC, BLKSECDISCARD accepted by the kernel",
             Self::Overwrite => "always possible",
         }
     }
@@ -126,16 +157,21 @@ impl PolicyMethod {
     /// The technique (IEEE 2883 vocabulary).
     pub fn technique(self) -> Technique {
         match self {
-            Self::NvmeSanitizeCrypto | Self::NvmeFormatCrypto | Self::AtaSanitizeCrypto => {
-                Technique::CryptographicErase
+            Self::NvmeSanitizeCrypto
+            | Self::NvmeFormatCrypto
+            | Self::AtaSanitizeCrypto
+            | Self::ScsiSanitizeCrypto => Technique::CryptographicErase,
+            Self::NvmeSanitizeBlock | Self::AtaSanitizeBlock | Self::ScsiSanitizeBlock => {
+                Technique::BlockErase
             }
-            Self::NvmeSanitizeBlock | Self::AtaSanitizeBlock => Technique::BlockErase,
-            Self::NvmeFormat | Self::AtaSecurityEraseEnhanced | Self::AtaSecurityErase => {
-                Technique::UserDataErase
-            }
-            Self::NvmeSanitizeOverwrite | Self::AtaSanitizeOverwrite | Self::Overwrite => {
-                Technique::Overwrite
-            }
+            Self::NvmeFormat
+            | Self::AtaSecurityEraseEnhanced
+            | Self::AtaSecurityErase
+            | Self::EmmcSecureErase => Technique::UserDataErase,
+            Self::NvmeSanitizeOverwrite
+            | Self::AtaSanitizeOverwrite
+            | Self::ScsiSanitizeOverwrite
+            | Self::Overwrite => Technique::Overwrite,
         }
     }
 
@@ -144,10 +180,20 @@ impl PolicyMethod {
     pub fn implemented(self) -> bool {
         matches!(
             self,
-            Self::NvmeFormat
+            Self::NvmeSanitizeCrypto
+                | Self::NvmeSanitizeBlock
+                | Self::NvmeSanitizeOverwrite
+                | Self::NvmeFormat
                 | Self::NvmeFormatCrypto
+                | Self::AtaSanitizeCrypto
+                | Self::AtaSanitizeBlock
+                | Self::AtaSanitizeOverwrite
                 | Self::AtaSecurityErase
                 | Self::AtaSecurityEraseEnhanced
+                | Self::ScsiSanitizeCrypto
+                | Self::ScsiSanitizeBlock
+                | Self::ScsiSanitizeOverwrite
+                | Self::EmmcSecureErase
                 | Self::Overwrite
         )
     }
@@ -233,6 +279,16 @@ pub struct AtaCapabilities {
     pub security: SecurityStatus,
 }
 
+/// eMMC capabilities: the kernel's secure erase and mmc-utils.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct EmmcCapabilities {
+    /// The kernel has a secure erase for the device (`BLKSECDISCARD` probe did not answer
+    /// EOPNOTSUPP).
+    pub secure_erase: bool,
+    /// mmc-utils is installed (eMMC SANITIZE after the secure erase).
+    pub mmc_utils: bool,
+}
+
 /// Everything the policy decides on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Capabilities {
@@ -242,6 +298,12 @@ pub struct Capabilities {
     pub nvme: Option<NvmeCapabilities>,
     /// ATA capabilities, when IDENTIFY DEVICE answered.
     pub ata: Option<AtaCapabilities>,
+    /// SCSI SANITIZE service actions, when REPORT SUPPORTED OPERATION CODES answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scsi: Option<ScsiSanitizeSupport>,
+    /// eMMC (card type `MMC`): what the kernel and the bench can do with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emmc: Option<EmmcCapabilities>,
     /// Why the drive could not be asked, when it could not.
     pub probe_error: Option<String>,
 }
@@ -263,6 +325,9 @@ pub fn category(method: PolicyMethod, media: MediaClass) -> NistCategory {
         (PolicyMethod::Overwrite, _) => NistCategory::Clear,
         (PolicyMethod::AtaSecurityErase, MediaClass::SataHdd) => NistCategory::Purge,
         (PolicyMethod::AtaSecurityErase, _) => NistCategory::Clear,
+        // No NIST SP 800-88 row names eMMC secure erase / trim as Purge (Table A-8 gives memory
+        // cards and embedded flash no Purge command): labelled Clear, see docs/methods/emmc.md.
+        (PolicyMethod::EmmcSecureErase, _) => NistCategory::Clear,
         _ => NistCategory::Purge,
     }
 }
@@ -353,12 +418,34 @@ pub fn candidates(caps: &Capabilities) -> Vec<Candidate> {
                 );
             }
         }
+        // eMMC only (SD cards have no secure erase): BLKSECDISCARD when the kernel has it;
+        // otherwise (EOPNOTSUPP at the probe) the host overwrite.
+        (MediaClass::MemoryCard, _, _) if caps.emmc.is_some_and(|e| e.secure_erase) => {
+            push(
+                PolicyMethod::EmmcSecureErase,
+                advertised(PolicyMethod::EmmcSecureErase),
+            );
+        }
+        (MediaClass::Scsi, _, _) => {
+            // SCSI SANITIZE (SBC-4 §5.24): crypto > block > overwrite, all Purge (NIST SP
+            // 800-88 Rev. 1 Table A-7 SCSI hard disk drives, Table A-8 SCSI SSDs).
+            if let Some(s) = caps.scsi {
+                for (yes, method) in [
+                    (s.crypto_erase, PolicyMethod::ScsiSanitizeCrypto),
+                    (s.block_erase, PolicyMethod::ScsiSanitizeBlock),
+                    (s.overwrite, PolicyMethod::ScsiSanitizeOverwrite),
+                ] {
+                    if yes {
+                        push(method, advertised(method));
+                    }
+                }
+            }
+        }
         _ => {}
     }
     let overwrite_reason = match (media, &caps.probe_error) {
         (MediaClass::Usb | MediaClass::MemoryCard, _) => PolicyReason::PurgeNotPossible { media },
         (MediaClass::Virtual, _) => PolicyReason::VirtualDevice,
-        (MediaClass::Scsi, _) => PolicyReason::ScsiNotSupported,
         (_, Some(err)) => PolicyReason::ProbeFailed { error: err.clone() },
         _ => match security_blocked(caps) {
             Some(why) => why,
@@ -584,6 +671,20 @@ fn not_advertised_why(caps: &Capabilities) -> String {
             a.security.locked,
             a.security.enabled
         ),
+        (MediaClass::Scsi, _, _) => match caps.scsi {
+            Some(s) => format!(
+                "SANITIZE CRYPTOGRAPHIC ERASE={}, BLOCK ERASE={}, OVERWRITE={} (REPORT SUPPORTED OPERATION CODES)",
+                s.crypto_erase, s.block_erase, s.overwrite
+            ),
+            None => "REPORT SUPPORTED OPERATION CODES did not answer".into(),
+        },
+        (MediaClass::MemoryCard, _, _) => match caps.emmc {
+            None => "not an eMMC (an SD card, or a card reader): no secure erase".into(),
+            Some(e) if !e.secure_erase => {
+                "an eMMC, but the kernel answered EOPNOTSUPP to BLKSECDISCARD: the card offers no secure erase/trim".into()
+            }
+            Some(_) => "an eMMC with the kernel's secure erase".into(),
+        },
         (media, _, _) => format!("{media:?} media has no firmware sanitize command"),
     }
 }
@@ -593,7 +694,7 @@ fn not_advertised_why(caps: &Capabilities) -> String {
 pub fn table() -> Vec<(MediaClass, &'static str, PolicyMethod, NistCategory)> {
     use MediaClass as M;
     use PolicyMethod as P;
-    let rows: [(M, &'static str, P); 19] = [
+    let rows: [(M, &'static str, P); 24] = [
         (M::NvmeSsd, "SANICAP.CES", P::NvmeSanitizeCrypto),
         (M::NvmeSsd, "SANICAP.BES", P::NvmeSanitizeBlock),
         (M::NvmeSsd, "SANICAP.OWS", P::NvmeSanitizeOverwrite),
@@ -614,7 +715,12 @@ pub fn table() -> Vec<(MediaClass, &'static str, PolicyMethod, NistCategory)> {
         (M::SataHdd, "word 128 bits 0+5", P::AtaSecurityEraseEnhanced),
         (M::SataHdd, "word 128 bit 0", P::AtaSecurityErase),
         (M::SataHdd, "-", P::Overwrite),
+        (M::Scsi, "RSOC 48h/03h supported", P::ScsiSanitizeCrypto),
+        (M::Scsi, "RSOC 48h/02h supported", P::ScsiSanitizeBlock),
+        (M::Scsi, "RSOC 48h/01h supported", P::ScsiSanitizeOverwrite),
+        (M::Scsi, "-", P::Overwrite),
         (M::Usb, "-", P::Overwrite),
+        (M::MemoryCard, "eMMC + BLKSECDISCARD", P::EmmcSecureErase),
         (M::MemoryCard, "-", P::Overwrite),
         (M::Virtual, "-", P::Overwrite),
     ];
@@ -640,6 +746,8 @@ mod tests {
             }),
             ata: None,
             probe_error: None,
+            scsi: None,
+            emmc: None,
         }
     }
 
@@ -649,6 +757,8 @@ mod tests {
             nvme: None,
             ata: Some(AtaCapabilities { sanitize, security }),
             probe_error: None,
+            scsi: None,
+            emmc: None,
         }
     }
 
@@ -675,24 +785,47 @@ mod tests {
                 "overwrite"
             ]
         );
-        // Sanitize is not executed by this version: the policy runs the strongest implemented
-        // method and says which stronger one exists.
+        // NVMe Sanitize runs (nvme_sanitize): the policy picks the strongest advertised,
+        // crypto > block > overwrite, each Purge.
         let d = decide(&nvme(true, true, all), Requested::Auto).unwrap();
-        assert_eq!(d.method, PolicyMethod::NvmeFormatCrypto);
-        assert_eq!(d.strongest.method, PolicyMethod::NvmeSanitizeCrypto);
+        assert_eq!(d.method, PolicyMethod::NvmeSanitizeCrypto);
+        assert_eq!(d.category, NistCategory::Purge);
         assert_eq!(
             d.reason,
-            PolicyReason::StrongerNotImplemented {
-                chosen: PolicyMethod::NvmeFormatCrypto,
-                strongest: PolicyMethod::NvmeSanitizeCrypto
+            PolicyReason::Advertised {
+                method: PolicyMethod::NvmeSanitizeCrypto
             }
         );
-        assert!(
-            d.reason
-                .to_string()
-                .contains("nvme-sanitize-crypto is not supported"),
-            "{}",
-            d.reason
+        let only = |crypto, block, overwrite| SanitizeCaps {
+            crypto_erase: crypto,
+            block_erase: block,
+            overwrite,
+            no_deallocate_inhibited: false,
+        };
+        for (caps, want) in [
+            (only(false, true, true), PolicyMethod::NvmeSanitizeBlock),
+            (
+                only(false, false, true),
+                PolicyMethod::NvmeSanitizeOverwrite,
+            ),
+        ] {
+            let c = nvme(true, true, caps);
+            assert_eq!(decide(&c, Requested::Auto).unwrap().method, want);
+            assert_eq!(decide(&c, Requested::NvmeSanitize).unwrap().method, want);
+        }
+        // Forcing an operation the drive does not advertise is refused.
+        let err = decide(
+            &nvme(true, false, only(true, false, false)),
+            Requested::Exact(PolicyMethod::NvmeSanitizeBlock),
+        )
+        .unwrap_err();
+        assert!(matches!(err, PolicyError::NotAdvertised { .. }), "{err}");
+        // Without Sanitize, Format with crypto erase comes first.
+        assert_eq!(
+            decide(&nvme(true, true, SanitizeCaps::default()), Requested::Auto)
+                .unwrap()
+                .method,
+            PolicyMethod::NvmeFormatCrypto
         );
     }
 
@@ -758,12 +891,7 @@ mod tests {
     fn sata_ssd_order_and_labels() {
         let c = ata(
             MediaClass::SataSsd,
-            SanitizeSupport {
-                supported: true,
-                crypto_scramble: true,
-                overwrite: true,
-                block_erase: true,
-            },
+            SanitizeSupport::from_word59(0xF000),
             SecurityStatus {
                 supported: true,
                 enhanced_erase: true,
@@ -785,19 +913,88 @@ mod tests {
                 ("overwrite", NistCategory::Clear),
             ]
         );
-        // SANITIZE is not implemented yet: auto takes enhanced SECURITY ERASE and says why.
+        // SANITIZE runs (ata_sanitize): auto takes CRYPTO SCRAMBLE; BLOCK ERASE on request.
         let d = decide(&c, Requested::Auto).unwrap();
-        assert_eq!(d.method, PolicyMethod::AtaSecurityEraseEnhanced);
+        assert_eq!(d.method, PolicyMethod::AtaSanitizeCrypto);
         assert_eq!(d.category, NistCategory::Purge);
-        assert_eq!(d.reason.code(), "stronger-not-implemented");
+        assert_eq!(d.chosen_by, "policy");
+        let b = decide(&c, Requested::Exact(PolicyMethod::AtaSanitizeBlock)).unwrap();
         assert_eq!(
-            d.reason.to_string(),
-            "the drive advertises enhanced SECURITY ERASE UNIT (word 128 bit 5); the stronger ata-sanitize-crypto is not supported by this version of the bench yet"
+            (b.method, b.chosen_by),
+            (PolicyMethod::AtaSanitizeBlock, "operator")
         );
         assert_eq!(
-            decide(&c, Requested::Exact(PolicyMethod::AtaSanitizeBlock)),
-            Err(PolicyError::NotImplemented("ata-sanitize-block"))
+            b.reason,
+            PolicyReason::OperatorChoice {
+                method: PolicyMethod::AtaSanitizeBlock,
+                stronger: Some(PolicyMethod::AtaSanitizeCrypto),
+                stronger_category: Some(NistCategory::Purge),
+            }
         );
+        // Without crypto scramble, block erase comes before enhanced SECURITY ERASE.
+        let block_only = ata(
+            MediaClass::SataSsd,
+            SanitizeSupport::from_word59(0x9000),
+            SecurityStatus {
+                supported: true,
+                enhanced_erase: true,
+                ..SecurityStatus::default()
+            },
+        );
+        assert_eq!(
+            decide(&block_only, Requested::Auto).unwrap().method,
+            PolicyMethod::AtaSanitizeBlock
+        );
+    }
+
+    #[test]
+    fn hdd_sanitize_overwrite_then_security_erase_then_overwrite() {
+        let c = ata(
+            MediaClass::SataHdd,
+            SanitizeSupport::from_word59(0x5000),
+            SecurityStatus {
+                supported: true,
+                ..SecurityStatus::default()
+            },
+        );
+        assert_eq!(
+            order(&c),
+            ["ata-sanitize-overwrite", "ata-security-erase", "overwrite"]
+        );
+        let d = decide(&c, Requested::Auto).unwrap();
+        assert_eq!(
+            (d.method, d.category),
+            (PolicyMethod::AtaSanitizeOverwrite, NistCategory::Purge)
+        );
+    }
+
+    #[test]
+    fn ata_sanitize_is_refused_when_word_59_does_not_advertise_it() {
+        // QEMU's ide-hd: word 59 bit 12 clear.
+        let q = ata(
+            MediaClass::SataSsd,
+            SanitizeSupport::default(),
+            SecurityStatus::default(),
+        );
+        for m in [
+            PolicyMethod::AtaSanitizeCrypto,
+            PolicyMethod::AtaSanitizeBlock,
+            PolicyMethod::AtaSanitizeOverwrite,
+        ] {
+            let err = decide(&q, Requested::Exact(m)).unwrap_err();
+            assert!(matches!(err, PolicyError::NotAdvertised { .. }), "{err}");
+            assert!(
+                err.to_string().contains("SANITIZE feature set=false"),
+                "{err}"
+            );
+        }
+        // Block erase is not offered on a hard disk, even when advertised.
+        let hdd = ata(
+            MediaClass::SataHdd,
+            SanitizeSupport::from_word59(0x9000),
+            SecurityStatus::default(),
+        );
+        assert!(decide(&hdd, Requested::Exact(PolicyMethod::AtaSanitizeBlock)).is_err());
     }
 
     #[test]
@@ -900,6 +1097,8 @@ mod tests {
                 nvme: None,
                 ata: None,
                 probe_error: None,
+                scsi: None,
+                emmc: None,
             };
             let d = decide(&c, Requested::Auto).unwrap();
             assert_eq!(d.category, NistCategory::Clear);

@@ -37,7 +37,8 @@ pub enum PolicyReason {
     },
     /// A loop, virtio or RAM device: only the host can write it; the real medium is elsewhere.
     VirtualDevice,
-    /// A SCSI / SAS disk: SCSI SANITIZE is not run by this version.
+    /// A SCSI / SAS disk: SCSI SANITIZE was not run by earlier versions. No longer produced
+    /// (SCSI SANITIZE runs since `scsi_sanitize`); kept so older records still translate.
     ScsiNotSupported,
     /// The drive's capabilities could not be read (IDENTIFY failed, pass-through dropped…).
     ProbeFailed {

@@ -130,6 +130,8 @@ mod tests {
                 ..AtaCapabilities::default()
             }),
             probe_error: None,
+            scsi: None,
+            emmc: None,
         }
     }
 

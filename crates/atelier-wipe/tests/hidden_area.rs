@@ -154,6 +154,7 @@ fn an_hpa_is_measured_recorded_and_makes_the_verdict_erased_with_exceptions() {
             native_max_sectors: user + 2048,
             user_sectors: user,
             hidden_sectors: 2048,
+            restore: None,
         })
     );
     assert_eq!(entry.outcome, Outcome::Passed, "{:?}", entry.outcome_detail);
@@ -179,6 +180,7 @@ fn without_an_hpa_the_check_says_none_and_the_verdict_is_erased() {
         native_max_sectors,
         user_sectors,
         method,
+        restore: None,
     }) = &entry.hidden_area
     else {
         panic!("not measured: {:?}", entry.hidden_area);
@@ -208,8 +210,12 @@ fn media_without_an_hpa_command_say_not_examined_and_why() {
                 nvme: None,
                 ata: None,
                 probe_error: None,
+                scsi: None,
+                emmc: None,
             },
             hidden_area: None,
+            hidden_features: None,
+            dco: None,
         };
         match firmware::hidden_area_check(&probe) {
             HiddenAreaCheck::NotExamined { reason } => {
@@ -225,8 +231,12 @@ fn media_without_an_hpa_command_say_not_examined_and_why() {
             nvme: None,
             ata: None,
             probe_error: None,
+            scsi: None,
+            emmc: None,
         },
         hidden_area: Some(Err("command aborted".into())),
+        hidden_features: None,
+        dco: None,
     };
     let check = firmware::hidden_area_check(&probe);
     assert_eq!(

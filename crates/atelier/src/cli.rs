@@ -333,6 +333,18 @@ pub struct WipeArgs {
     #[arg(long)]
     pub unfreeze: bool,
 
+    /// Hidden areas found on ATA drives (HPA, DCO, accessible max address): restore them
+    /// before the wipe so it covers the whole drive; without it they stay and the result is
+    /// "erased with exceptions".
+    #[arg(long)]
+    pub restore_hidden_areas: bool,
+
+    /// After a firmware erase that passed (Sanitize, Format, Security Erase, eMMC), overwrite
+    /// the whole disk once more (random stream) and read it back; recorded as an extra pass of
+    /// the same wipe.
+    #[arg(long)]
+    pub overwrite_after: bool,
+
     /// Machine-readable progress and results (JSON lines on standard output).
     #[arg(long)]
     pub json: bool,

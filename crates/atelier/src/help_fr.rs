@@ -103,6 +103,18 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "unfreeze",
         "Disques SATA gelés : met la machine en veille 5 secondes (rtcwake) pour lever le gel, afin que l'effacement sécurisé ATA puisse s'exécuter.",
     ),
+    // Hidden areas — HPA / DCO / AMAC restore (issue 6).
+    (
+        "wipe",
+        "restore_hidden_areas",
+        "Zones cachées trouvées sur les disques ATA (HPA, DCO, adresse maximale accessible) : les restaure avant l'effacement pour qu'il couvre tout le disque ; sans cette option elles restent et le résultat est « effacé avec réserves ».",
+    ),
+    // Overwrite after a firmware erase (issue 6).
+    (
+        "wipe",
+        "overwrite_after",
+        "Après un effacement par le disque lui-même (Sanitize, Format, Security Erase, eMMC) réussi, réécrit encore tout le disque une fois (flux aléatoire) et le relit ; enregistré comme une passe de plus du même effacement.",
+    ),
     ("records", "", "Fiches du stockage local."),
     (
         "certify",

@@ -827,6 +827,86 @@ pub enum Msg<'a> {
     ExportNotCertified(String),
     /// A certificate's PDF is not on the bench and could not be made.
     ExportPdfMissing(String),
+    // Deploy: how the image was verified (issue 7).
+    /// The checks the image passed, as the record names them (`bmap_range_sha256+…`, `none`).
+    DeployImageVerifiedBy(&'a str),
+    // --- Purge: NVMe Sanitize (commands::wipe, issue 6) ---
+    /// The Sanitize command was accepted: the drive works in the background.
+    NvmeSanitizeRunning,
+    /// The drive's own estimate of the Sanitize duration.
+    NvmeSanitizeEstimate {
+        /// Minutes, rounded up.
+        minutes: u64,
+    },
+    /// A forced NVMe Sanitize operation the drive does not advertise (SANICAP).
+    NvmeSanitizeNotAdvertised {
+        /// The device.
+        device: &'a str,
+        /// The method asked for (`nvme-sanitize`, `nvme-sanitize-crypto`…).
+        method: &'a str,
+        /// What the drive advertises instead (SANICAP bits, Format NVM, FNA).
+        why: &'a str,
+    },
+    // --- Purge: ATA SANITIZE (commands::wipe, issue 6) ---
+    /// An ATA SANITIZE method was asked for a drive whose IDENTIFY word 59 does not advertise it.
+    AtaSanitizeNotAdvertised {
+        /// The device.
+        device: &'a str,
+        /// The command, e.g. `SANITIZE BLOCK ERASE`.
+        command: &'static str,
+        /// Word 59 bit 12: the feature set is there, only this operation is missing.
+        feature_set: bool,
+    },
+    /// Before the run: an ATA SANITIZE cannot be stopped once started.
+    AtaSanitizeCannotStop {
+        /// The device.
+        device: &'a str,
+        /// The command.
+        command: &'static str,
+    },
+    // --- Hidden areas: HPA / DCO / AMAC restore (commands::wipe, issue 6) ---
+    /// The plan's line about a hidden area and whether it will be restored.
+    PlanHiddenRestore {
+        /// The device.
+        device: &'a str,
+        /// Sectors the HPA (or the accessible max address) hides.
+        hpa: u64,
+        /// Sectors the DCO hides beyond the native maximum.
+        dco: u64,
+        /// The drive uses Accessible Max Address Configuration (no HPA / DCO).
+        amac: bool,
+        /// The operator consented (flag or answer).
+        restore: bool,
+    },
+    /// The question of the interactive plan when a hidden area was measured.
+    AskRestoreHidden,
+    /// A restore that went through: the drive and the kernel now show every sector.
+    HiddenRestored {
+        /// The device.
+        device: &'a str,
+        /// Sectors visible before.
+        before: u64,
+        /// Sectors visible now.
+        after: u64,
+    },
+    /// A restore that failed or left something hidden; the wipe goes on with an exception.
+    HiddenRestoreFailed {
+        /// The device.
+        device: &'a str,
+        /// Why (from the device layer, in English).
+        cause: &'a str,
+    },
+    // --- Purge: overwrite after a firmware erase (commands::wipe, issue 6) ---
+    /// The plan's line: after the drive's own erase, one host pass and its read-back.
+    PlanOverwriteAfter {
+        /// The device.
+        device: &'a str,
+    },
+    /// `--overwrite-after` on a disk the host overwrites anyway.
+    OverwriteAfterIgnored {
+        /// The device.
+        device: &'a str,
+    },
 }
 
 /// Labels of the inventory summary (`atelier inventory`).
@@ -2245,6 +2325,160 @@ impl Msg<'_> {
                     "the PDF of certificate {id} is missing on the bench: its signed JSON is exported; `atelier print certificate` can make the PDF again."
                 ),
             },
+            // Deploy: how the image was verified (issue 7).
+            Msg::DeployImageVerifiedBy(checks) => {
+                let names: Vec<&str> = checks
+                    .split('+')
+                    .map(|c| match c {
+                        "bmap_range_sha256" => lang.pick(
+                            "l'empreinte SHA-256 de chaque plage du .bmap",
+                            "the .bmap's SHA-256 of every mapped range",
+                        ),
+                        "bmap_file_checksum" => {
+                            lang.pick("la somme de contrôle du .bmap", "the .bmap's own checksum")
+                        }
+                        "catalogue_bmap_sha256" => lang.pick(
+                            "l'empreinte du .bmap donnée par le catalogue",
+                            "the .bmap's SHA-256 from the catalogue",
+                        ),
+                        "image_sha256" => lang.pick(
+                            "l'empreinte de l'image décompressée",
+                            "the decompressed image's SHA-256",
+                        ),
+                        "file_sha256" => lang.pick(
+                            "l'empreinte du fichier publié",
+                            "the published file's SHA-256",
+                        ),
+                        other => other,
+                    })
+                    .collect();
+                match (lang, *checks) {
+                    (Fr, "none") => "Image non vérifiée contre une empreinte attendue (aucune \
+                                     donnée : ajoutez un .bmap ou une empreinte au catalogue)."
+                        .to_string(),
+                    (En, "none") => "Image not checked against an expected hash (none given: \
+                                     add a .bmap or a hash to the catalogue)."
+                        .to_string(),
+                    (Fr, _) => format!("Image vérifiée par : {}.", names.join(" ; ")),
+                    (En, _) => format!("Image verified by: {}.", names.join("; ")),
+                }
+            }
+            // --- Purge: NVMe Sanitize (commands::wipe, issue 6) ---
+            Msg::NvmeSanitizeRunning => match lang {
+                Fr => "le disque efface tout lui-même (NVMe Sanitize) ; ne l'éteignez pas : une coupure ne l'arrête pas, il reprendra à la prochaine mise sous tension et « atelier wipe --resume » vérifiera ensuite.".to_string(),
+                En => "the drive is erasing everything itself (NVMe Sanitize); do not switch it off: a power cut does not stop it, it resumes at the next power-on and `atelier wipe --resume` verifies afterwards.".to_string(),
+            },
+            Msg::NvmeSanitizeNotAdvertised {
+                device,
+                method,
+                why,
+            } => match lang {
+                Fr => format!(
+                    "{device} : méthode refusée — {method} : le disque n'annonce pas cette opération Sanitize ({why}) ; rien n'a été écrit. Lancez « atelier wipe » sans --method : le banc choisira la méthode la plus forte que le disque propose (Format NVM sur un NVMe sans Sanitize, comme celui de QEMU)."
+                ),
+                En => format!(
+                    "{device}: method refused — {method}: the drive does not advertise this Sanitize operation ({why}); nothing was written. Run `atelier wipe` without --method: the bench picks the strongest method the drive offers (Format NVM on an NVMe drive without Sanitize, such as QEMU's)."
+                ),
+            },
+            Msg::NvmeSanitizeEstimate { minutes } => match lang {
+                Fr => format!("le disque annonce environ {minutes} min pour ce Sanitize ; la barre suit sa progression."),
+                En => format!("the drive announces about {minutes} min for this Sanitize; the bar follows its progress."),
+            },
+            // --- Purge: ATA SANITIZE (commands::wipe, issue 6) ---
+            Msg::AtaSanitizeNotAdvertised {
+                device,
+                command,
+                feature_set,
+            } => match (lang, feature_set) {
+                (Fr, false) => format!(
+                    "{device} : méthode refusée — le disque n'a pas le jeu de commandes ATA SANITIZE (IDENTIFY DEVICE, mot 59 bit 12 à 0), donc pas de {command} ; rien n'a été écrit. Lancez « atelier wipe » sans --method pour que le banc choisisse la méthode la plus forte que le disque propose."
+                ),
+                (Fr, true) => format!(
+                    "{device} : méthode refusée — le disque a le jeu de commandes ATA SANITIZE mais n'annonce pas {command} (IDENTIFY DEVICE, mot 59) ; rien n'a été écrit. Lancez « atelier wipe » sans --method pour que le banc choisisse la méthode la plus forte que le disque propose."
+                ),
+                (En, false) => format!(
+                    "{device}: method refused — the drive has no ATA SANITIZE feature set (IDENTIFY DEVICE word 59 bit 12 is 0), so no {command}; nothing was written. Run `atelier wipe` without --method to let the bench pick the strongest method the drive offers."
+                ),
+                (En, true) => format!(
+                    "{device}: method refused — the drive has the ATA SANITIZE feature set but does not advertise {command} (IDENTIFY DEVICE word 59); nothing was written. Run `atelier wipe` without --method to let the bench pick the strongest method the drive offers."
+                ),
+            },
+            Msg::AtaSanitizeCannotStop { device, command } => match lang {
+                Fr => format!(
+                    "{device} : une fois lancé, {command} ne peut pas être arrêté — le disque le termine seul, même après une coupure de courant ; Ctrl-C arrête seulement l'attente du banc. Relancez ensuite « atelier wipe » pour vérifier."
+                ),
+                En => format!(
+                    "{device}: once started, {command} cannot be stopped — the drive finishes it by itself, even after a power cut; Ctrl-C only stops the bench waiting. Then run `atelier wipe` again to verify."
+                ),
+            },
+            // --- Hidden areas: HPA / DCO / AMAC restore (commands::wipe, issue 6) ---
+            Msg::PlanHiddenRestore {
+                device,
+                hpa,
+                dco,
+                amac,
+                restore,
+            } => {
+                let what = match (lang, amac, dco) {
+                    (Fr, true, _) => format!("adresse maximale accessible (AMAC) : {hpa} secteurs cachés"),
+                    (En, true, _) => format!("accessible max address (AMAC): {hpa} sectors hidden"),
+                    (Fr, false, 0) => format!("HPA : {hpa} secteurs cachés"),
+                    (En, false, 0) => format!("HPA: {hpa} sectors hidden"),
+                    (Fr, false, _) => format!("HPA : {hpa} secteurs cachés, DCO : {dco} de plus"),
+                    (En, false, _) => format!("HPA: {hpa} sectors hidden, DCO: {dco} more"),
+                };
+                match (lang, restore) {
+                    (Fr, true) => format!("{device} : {what} — seront restaurés avant l'effacement"),
+                    (Fr, false) => format!(
+                        "{device} : {what} — ne seront PAS restaurés (ajoutez --restore-hidden-areas) ; le certificat dira « effacé avec réserves »"
+                    ),
+                    (En, true) => format!("{device}: {what} — will be restored before the wipe"),
+                    (En, false) => format!(
+                        "{device}: {what} — will NOT be restored (add --restore-hidden-areas); the certificate will say \"erased with exceptions\""
+                    ),
+                }
+            }
+            Msg::AskRestoreHidden => s(
+                "Des disques cachent des secteurs (zone protégée HPA/DCO). Les restaurer avant l'effacement pour qu'il couvre tout le disque ? (la taille visible du disque change) [o/N] ",
+                "Some drives hide sectors (HPA/DCO protected area). Restore them before the wipe so it covers the whole drive? (the drive's visible size changes) [y/N] ",
+            ),
+            Msg::HiddenRestored {
+                device,
+                before,
+                after,
+            } => match lang {
+                Fr => format!(
+                    "{device} : zones cachées restaurées — le disque montre maintenant {after} secteurs (avant : {before}) ; l'effacement les couvre tous."
+                ),
+                En => format!(
+                    "{device}: hidden areas restored — the drive now shows {after} sectors (before: {before}); the wipe covers them all."
+                ),
+            },
+            Msg::HiddenRestoreFailed { device, cause } => match lang {
+                Fr => format!(
+                    "{device} : zones cachées non restaurées ({cause}). L'effacement continue sur la partie visible ; le certificat dira « effacé avec réserves »."
+                ),
+                En => format!(
+                    "{device}: hidden areas not restored ({cause}). The wipe goes on over the visible part; the certificate will say \"erased with exceptions\"."
+                ),
+            },
+            // --- Purge: overwrite after a firmware erase (commands::wipe, issue 6) ---
+            Msg::PlanOverwriteAfter { device } => match lang {
+                Fr => format!(
+                    "{device} : si l'effacement par le disque réussit, le banc réécrit ensuite tout le disque une fois (flux aléatoire) et le relit (--overwrite-after) ; cela prend le temps d'une réécriture complète."
+                ),
+                En => format!(
+                    "{device}: if the drive's own erase passes, the bench then overwrites the whole disk once (random stream) and reads it back (--overwrite-after); this takes as long as a full overwrite."
+                ),
+            },
+            Msg::OverwriteAfterIgnored { device } => match lang {
+                Fr => format!(
+                    "{device} : --overwrite-after ne change rien ici : ce disque est déjà réécrit par l'hôte ; rien à faire."
+                ),
+                En => format!(
+                    "{device}: --overwrite-after changes nothing here: the host overwrites this disk anyway; nothing to do."
+                ),
+            },
         }
     }
 }
@@ -2290,8 +2524,9 @@ fn policy_reason(lang: Lang, r: &atelier_wipe::policy::PolicyReason) -> String {
         }
         (R::VirtualDevice, Fr) => "périphérique virtuel (loop, virtio, RAM) : seul l'hôte peut l'écrire, le vrai support est ailleurs ; pour une Purge, effacez le disque réel".into(),
         (R::VirtualDevice, En) => "virtual device (loop, virtio, RAM): only the host can write it, the real medium is elsewhere; for Purge, wipe the real disk".into(),
-        (R::ScsiNotSupported, Fr) => "disque SCSI/SAS : cette version du banc n'exécute pas encore SCSI SANITIZE, il est réécrit par l'hôte (Clear) ; rien à faire, ou un outil du fabricant pour une Purge".into(),
-        (R::ScsiNotSupported, En) => "SCSI/SAS disk: this version of the bench does not run SCSI SANITIZE yet, so the host overwrites it (Clear); nothing to do, or use the maker's tool for Purge".into(),
+        // Only in records written before SCSI SANITIZE ran (the reason is no longer produced).
+        (R::ScsiNotSupported, Fr) => "disque SCSI/SAS : la version du banc qui l'a effacé n'exécutait pas encore SCSI SANITIZE, il a été réécrit par l'hôte (Clear)".into(),
+        (R::ScsiNotSupported, En) => "SCSI/SAS disk: the version of the bench that wiped it did not run SCSI SANITIZE yet, so the host overwrote it (Clear)".into(),
         (R::ProbeFailed { error }, Fr) => format!(
             "les capacités du disque n'ont pas pu être lues ({error}) : réécriture par l'hôte (Clear) à la place ; vérifiez le câble ou branchez le disque directement sur la carte mère, puis relancez"
         ),
@@ -2500,5 +2735,83 @@ mod tests {
         // The sentence the operator guide quotes.
         let frozen = Msg::PolicyReason(&atelier_wipe::policy::PolicyReason::Frozen).text(Lang::Fr);
         assert!(frozen.contains("gelé par le BIOS (freeze lock)") && frozen.contains("--unfreeze"));
+    }
+
+    // --- Purge: ATA SANITIZE ---
+    #[test]
+    fn ata_sanitize_messages_name_the_drive_the_cause_and_the_next_step() {
+        for feature_set in [false, true] {
+            let m = Msg::AtaSanitizeNotAdvertised {
+                device: "sda",
+                command: "SANITIZE BLOCK ERASE",
+                feature_set,
+            };
+            let (fr, en) = (m.text(Lang::Fr), m.text(Lang::En));
+            assert!(
+                fr.starts_with("sda : méthode refusée") && en.starts_with("sda: method refused")
+            );
+            assert!(fr.contains("rien n'a été écrit") && en.contains("nothing was written"));
+            assert!(fr.contains("sans --method") && en.contains("without --method"));
+            assert_eq!(en.contains("bit 12 is 0"), !feature_set, "{en}");
+        }
+        let stop = Msg::AtaSanitizeCannotStop {
+            device: "sdb",
+            command: "SANITIZE OVERWRITE",
+        };
+        assert_ne!(stop.text(Lang::Fr), stop.text(Lang::En));
+        assert!(stop.text(Lang::Fr).contains("coupure de courant"));
+    }
+    // --- Hidden areas: HPA / DCO / AMAC restore ---
+    #[test]
+    fn hidden_area_plan_lines_say_whether_they_are_restored_in_both_languages() {
+        let line = |restore, dco, amac, lang| {
+            Msg::PlanHiddenRestore {
+                device: "sda",
+                hpa: 2048,
+                dco,
+                amac,
+                restore,
+            }
+            .text(lang)
+        };
+        assert_eq!(
+            line(true, 0, false, Lang::En),
+            "sda: HPA: 2048 sectors hidden — will be restored before the wipe"
+        );
+        assert_eq!(
+            line(true, 0, false, Lang::Fr),
+            "sda : HPA : 2048 secteurs cachés — seront restaurés avant l'effacement"
+        );
+        let no = line(false, 4096, false, Lang::En);
+        assert!(no.contains("HPA: 2048 sectors hidden, DCO: 4096 more — will NOT be restored (add --restore-hidden-areas)"), "{no}");
+        let non = line(false, 0, false, Lang::Fr);
+        assert!(
+            non.contains("ne seront PAS restaurés (ajoutez --restore-hidden-areas)"),
+            "{non}"
+        );
+        assert!(line(true, 0, true, Lang::En).contains("accessible max address (AMAC)"));
+        let failed = Msg::HiddenRestoreFailed {
+            device: "sda",
+            cause: "the drive refused SET MAX ADDRESS EXT",
+        };
+        assert!(failed.text(Lang::Fr).contains("effacé avec réserves"));
+        assert!(failed.text(Lang::En).contains("erased with exceptions"));
+        assert_ne!(
+            Msg::AskRestoreHidden.text(Lang::Fr),
+            Msg::AskRestoreHidden.text(Lang::En)
+        );
+    }
+    // --- Purge: overwrite after a firmware erase ---
+    #[test]
+    fn overwrite_after_lines_name_the_disk_in_both_languages() {
+        let plan = Msg::PlanOverwriteAfter { device: "sdb" };
+        assert!(
+            plan.text(Lang::Fr)
+                .starts_with("sdb : si l'effacement par le disque réussit")
+        );
+        assert!(plan.text(Lang::En).contains("(--overwrite-after)"));
+        let ignored = Msg::OverwriteAfterIgnored { device: "sdc" };
+        assert!(ignored.text(Lang::Fr).contains("déjà réécrit par l'hôte"));
+        assert!(ignored.text(Lang::En).ends_with("nothing to do."));
     }
 }

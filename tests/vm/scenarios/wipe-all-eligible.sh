@@ -32,7 +32,17 @@ mkdir -p /run/live/medium
 mount -o ro "$(findfs LABEL=ATELIER)" /run/live/medium
 atelier --lang en --data-dir /tmp/data inventory --no-smart >inventory.txt 2>&1
 atelier --lang en --data-dir /tmp/data devices >devices.txt 2>&1
+# ATA SANITIZE forced on the SATA SSD, whose IDENTIFY word 59 has no SANITIZE feature set: refused
+# in both languages before anything is written (its canary must still be there).
+sh /usr/lib/atelier-vm/identify.sh >identity.txt
+ssd=$(sed -n 's/^disk sata serial=ATL-SATA-01 name=\([a-z]*\) .*/\1/p' identity.txt)
 set +e
+for l in en fr; do
+  atelier --lang $l --data-dir /tmp/data wipe "/dev/$ssd" --method ata-sanitize-block \
+    --yes-i-understand-this-destroys-data --json >sanitize-$l.jsonl 2>sanitize-$l.err
+  echo $? >sanitize-$l.status
+done
+head -c 1048576 "/dev/$ssd" | grep -a -c ATELIER-CANARY-VM >sanitize.canary
 atelier --lang en --data-dir /tmp/data wipe --all-eligible \
   --yes-i-understand-this-destroys-data --json >wipe.jsonl 2>wipe.err
 echo $? >wipe.status
@@ -46,6 +56,19 @@ vm_run --initrd "$VM_WORK/initrd.cpio.gz" --cmd "$VM_WORK/guest.sh" --results "$
 
 r=$VM_WORK/results
 cat "$r/devices.txt"
+# The refused ATA SANITIZE: exit 3 (refused), the reason in the operator's language, the
+# canary intact (and, below, no fourth sanitization entry in the record).
+for l in en fr; do
+  [[ $(cat "$r/sanitize-$l.status") == 3 ]] ||
+    { vm_err "ata-sanitize-block ($l) exited $(cat "$r/sanitize-$l.status")"; cat "$r/sanitize-$l.err"; exit 1; }
+done
+grep -q 'method refused — the drive has no ATA SANITIZE feature set (IDENTIFY DEVICE word 59 bit 12 is 0), so no SANITIZE BLOCK ERASE; nothing was written' \
+  "$r/sanitize-en.err" || { vm_err "no clear refusal: $(cat "$r/sanitize-en.err")"; exit 1; }
+grep -q "méthode refusée — le disque n'a pas le jeu de commandes ATA SANITIZE" "$r/sanitize-fr.err" ||
+  { vm_err "no French refusal: $(cat "$r/sanitize-fr.err")"; exit 1; }
+jq -e 'select(.event=="refused") | .message | contains("word 59 bit 12 is 0")' "$r/sanitize-en.jsonl" >/dev/null ||
+  { vm_err "no refused event: $(cat "$r/sanitize-en.jsonl")"; exit 1; }
+[[ $(cat "$r/sanitize.canary") -gt 0 ]] || { vm_err "the refused SANITIZE wrote the SSD"; exit 1; }
 [[ $(cat "$r/wipe.status") == 0 ]] || { vm_err "wipe exited $(cat "$r/wipe.status")"; cat "$r/wipe.err"; exit 1; }
 planned=$(jq -r 'select(.event=="plan") | .devices[].serial' "$r/wipe.jsonl" | sort | tr '\n' ' ')
 [[ $planned == "ATL-HDD-01 ATL-NVME-01 ATL-SATA-01 " ]] || { vm_err "planned: $planned"; exit 1; }

@@ -5,6 +5,9 @@
 # erase (FNA = 0); its SATA disks have neither the Security nor the SANITIZE feature set, and
 # answer READ NATIVE MAX ADDRESS EXT. With canaries on both disks, `atelier wipe` must:
 # - refuse `--method nvme-sanitize` on the NVMe (the drive does not advertise it), writing nothing;
+#   the same for each Sanitize operation forced by name (`nvme-sanitize-crypto`, `-block`,
+#   `-overwrite`): exit 3, the reason names SANICAP, the namespace reads the same before and
+#   after (SHA-256 in the guest, equal to the image's on the host);
 # - plan Format NVM, user data erase (Purge) on the NVMe and an overwrite (Clear) on the SATA
 #   SSD, with "no hidden area" from a real READ NATIVE MAX;
 # - erase, verify (NIST sampled read-back ≥ 10 % + sectors hashed before the erase) and record
@@ -24,6 +27,7 @@ count() { grep -a -c ATELIER-CANARY-FMT "$1" || true; }
 for d in nvme ssd; do
   [[ $(count "$VM_WORK/disks/$d.img") -gt 0 ]] || { vm_err "seeding $d failed"; exit 1; }
 done
+nvme_seeded_sha=$(sha256sum <"$VM_WORK/disks/nvme.img" | cut -d' ' -f1)
 
 cat >"$VM_WORK/guest.sh" <<'GUEST'
 ssd=$(sh /usr/lib/atelier-vm/identify.sh | awk '$1 == "disk" && $3 == "serial=ATL-SATA-01" { sub("name=", "", $4); print $4 }')
@@ -32,6 +36,13 @@ A="atelier --lang en --data-dir /tmp/data"
 set +e
 $A wipe /dev/nvme0n1 --method nvme-sanitize --yes-i-understand-this-destroys-data --json >forced.jsonl 2>forced.err
 echo $? >forced.status
+sha256sum </dev/nvme0n1 | cut -d' ' -f1 >sanitize-before.sha
+for op in crypto block overwrite; do
+  $A wipe /dev/nvme0n1 --method "nvme-sanitize-$op" --yes-i-understand-this-destroys-data --json >"forced-$op.jsonl" 2>"forced-$op.err"
+  echo $? >"forced-$op.status"
+done
+LANG=fr_FR.UTF-8 atelier --lang fr --data-dir /tmp/data wipe /dev/nvme0n1 --method nvme-sanitize-crypto --yes-i-understand-this-destroys-data >forced-crypto-fr.out 2>&1
+sha256sum </dev/nvme0n1 | cut -d' ' -f1 >sanitize-after.sha
 LANG=fr_FR.UTF-8 atelier --lang fr --data-dir /tmp/data wipe /dev/nvme0n1 --method nvme-sanitize --yes-i-understand-this-destroys-data >forced-fr.out 2>&1
 $A wipe /dev/nvme0n1 "/dev/$ssd" --plan-only >plan.txt 2>&1
 $A wipe /dev/nvme0n1 "/dev/$ssd" --verify sampled --yes-i-understand-this-destroys-data --json >wipe.jsonl 2>wipe.err
@@ -55,6 +66,21 @@ grep -q 'does not advertise' "$r/forced.jsonl" "$r/forced.err" || fail "forced: 
 grep -q 'SANICAP crypto=false block=false overwrite=false' "$r/forced.jsonl" "$r/forced.err" ||
   fail "forced: the refusal does not show SANICAP"
 grep -q 'méthode refusée' "$r/forced-fr.out" || fail "no French refusal: $(cat "$r/forced-fr.out")"
+# Each Sanitize operation forced by name: refused (exit 3), the reason names the operation and
+# SANICAP, and not one byte of the namespace changed.
+for op in crypto block overwrite; do
+  [[ $(cat "$r/forced-$op.status") == 3 ]] ||
+    fail "forced nvme-sanitize-$op exited $(cat "$r/forced-$op.status"), expected 3 (refused)"
+  grep -q "nvme-sanitize-$op: the drive does not advertise this Sanitize operation (SANICAP crypto=false block=false overwrite=false.*nothing was written" \
+    "$r/forced-$op.jsonl" "$r/forced-$op.err" ||
+    fail "forced nvme-sanitize-$op: unclear refusal: $(cat "$r/forced-$op.jsonl" "$r/forced-$op.err")"
+done
+grep -q "méthode refusée — nvme-sanitize-crypto : le disque n'annonce pas cette opération Sanitize (SANICAP crypto=false.*rien n'a été écrit" "$r/forced-crypto-fr.out" ||
+  fail "no French refusal of nvme-sanitize-crypto: $(cat "$r/forced-crypto-fr.out")"
+[[ $(cat "$r/sanitize-before.sha") == "$nvme_seeded_sha" ]] ||
+  fail "the guest does not read the seeded NVMe image ($(cat "$r/sanitize-before.sha") vs $nvme_seeded_sha)"
+[[ $(cat "$r/sanitize-after.sha") == "$nvme_seeded_sha" ]] ||
+  fail "a refused Sanitize changed the NVMe namespace"
 
 # 2. The plan: Format NVM (Purge) on the NVMe, overwrite (Clear) on the SATA disk, no HPA.
 grep -q 'nvme0n1: method nvme-format (NIST category Purge)' "$r/plan.txt" || fail "plan: NVMe method"
@@ -94,4 +120,4 @@ for d in nvme ssd; do
 done
 # Format NVM zeroes: the NVMe image reads as zeros.
 cmp -s -n $((64 << 20)) "$VM_WORK/disks/nvme.img" /dev/zero || fail "nvme.img is not all zeros"
-vm_log "NVMe: Format NVM (Purge) verified, canaries gone; SATA: overwrite (Clear), no HPA; forced Sanitize refused"
+vm_log "NVMe: Format NVM (Purge) verified, canaries gone; SATA: overwrite (Clear), no HPA; forced Sanitize (any operation) refused, nothing written"

@@ -563,6 +563,13 @@ fn disk_section(
             format!("{} {reason}", pick(lang, "non mesurée :", "not measured:")),
         ),
     };
+    // What the bench did about a hidden area before the wipe (docs/hidden-areas.md).
+    if let Some(HiddenAreaCheck::Measured {
+        restore: Some(r), ..
+    }) = &e.hidden_area
+    {
+        hidden.push_str(&hidden_restore_text(lang, r, d.logical_sector_size));
+    }
     if !e.exceptions.is_empty() {
         hidden.push_str(&format!(
             " — {} {}",
@@ -739,4 +746,57 @@ fn deployment_section(record: &AssetRecord, lang: Language) -> Option<Section> {
         heading: pick(lang, "Système déployé", "Deployed system").to_owned(),
         rows,
     })
+}
+
+/// One sentence on the restore of a hidden area before the wipe: restored (from how many
+/// sectors to how many), refused by the operator, or failed and why.
+fn hidden_restore_text(
+    lang: Language,
+    r: &atelier_record::HiddenAreaRestore,
+    sector_size: u32,
+) -> String {
+    use atelier_record::HiddenAreaRestoreOutcome as O;
+    let mechanism = &r.mechanism;
+    match r.outcome {
+        O::Restored => format!(
+            " — {} {} → {} ({mechanism}){}",
+            pick(
+                lang,
+                "zone cachée restaurée avant l'effacement :",
+                "hidden area restored before the wipe:"
+            ),
+            bytes(
+                lang,
+                r.user_sectors_before.saturating_mul(u64::from(sector_size))
+            ),
+            bytes(
+                lang,
+                r.kernel_sectors_after
+                    .or(r.user_sectors_after)
+                    .unwrap_or(r.native_max_sectors_before)
+                    .saturating_mul(u64::from(sector_size))
+            ),
+            pick(
+                lang,
+                ", effacée avec le reste du disque",
+                ", erased with the rest of the disk"
+            ),
+        ),
+        O::NotConsented => format!(
+            " — {}",
+            pick(
+                lang,
+                "restauration non autorisée par l'opérateur",
+                "restore not authorised by the operator"
+            )
+        ),
+        O::Failed => format!(
+            " — {} ({mechanism}){}",
+            pick(lang, "restauration échouée", "restore failed"),
+            r.error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        ),
+    }
 }

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use atelier_device::BlockDevice;
 use atelier_device::ata::SgDevice;
+use atelier_device::ata_hidden;
 use atelier_record::{
     AssetRecord, DeviceIdentity, Interruption, MediaKind, Outcome, SanitizationEntry,
     VerificationMode,
@@ -19,6 +20,7 @@ use atelier_record::{
 use atelier_store::{Job, JobState, ProcessOwner, Store};
 use atelier_wipe::ata_security::{self, PasswordJournal, Recovery};
 use atelier_wipe::firmware::{self, FirmwareParams, Probe};
+use atelier_wipe::hidden_area;
 use atelier_wipe::policy::{self, Decision, MediaClass, PolicyMethod, Requested};
 use atelier_wipe::unfreeze;
 use atelier_wipe::{
@@ -141,14 +143,33 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
         match policy::decide(&probe.capabilities, requested) {
             Ok(d) => decisions.push((d, probe)),
             Err(e) => {
-                refuse(
-                    lang,
-                    args.json,
-                    &Msg::MethodRefused {
+                let msg = match (requested, &probe.capabilities.ata, &e) {
+                    (
+                        policy::Requested::Exact(m),
+                        Some(a),
+                        policy::PolicyError::NotAdvertised { .. },
+                    ) if atelier_wipe::ata_sanitize::operation(m).is_some() => {
+                        Msg::AtaSanitizeNotAdvertised {
+                            device: &s.device.name,
+                            command: m.command(),
+                            feature_set: a.sanitize.supported,
+                        }
+                    }
+                    (_, _, policy::PolicyError::NotAdvertised { method, why })
+                        if method.starts_with("nvme-sanitize") =>
+                    {
+                        Msg::NvmeSanitizeNotAdvertised {
+                            device: &s.device.name,
+                            method,
+                            why,
+                        }
+                    }
+                    _ => Msg::MethodRefused {
                         device: &s.device.name,
                         cause: e.to_string(),
                     },
-                );
+                };
+                refuse(lang, args.json, &msg);
                 return exit::REFUSED;
             }
         }
@@ -191,13 +212,45 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
         }
     }
 
-    show_plan(ctx, args.json, &targets, &decisions, verification);
+    show_plan(
+        ctx,
+        args.json,
+        &targets,
+        &decisions,
+        verification,
+        args.restore_hidden_areas,
+    );
+    if args.overwrite_after && !args.json {
+        for (s, (d, _)) in targets.iter().zip(&decisions) {
+            let device = &s.device.name;
+            if d.method.is_firmware() {
+                output::say(lang, &Msg::PlanOverwriteAfter { device });
+            } else {
+                output::say(lang, &Msg::OverwriteAfterIgnored { device });
+            }
+        }
+    }
+    for (s, (d, _)) in targets.iter().zip(&decisions) {
+        if !args.json && atelier_wipe::ata_sanitize::operation(d.method).is_some() {
+            let (device, command) = (&s.device.name, d.method.command());
+            output::warning(lang, &Msg::AtaSanitizeCannotStop { device, command });
+        }
+    }
     let Some(store) = store else {
         if !args.json {
             output::say(lang, &Msg::PlanOnly);
         }
         return exit::OK;
     };
+    // Hidden areas: restored only with consent — the flag, or "yes" to the plan's question
+    // at a terminal (never asked with --yes-… or --json).
+    let hidden_found = decisions.iter().any(|(_, p)| p.hidden_sectors() > 0);
+    let restore_hidden = args.restore_hidden_areas
+        || (hidden_found
+            && !args.json
+            && !args.yes_i_understand_this_destroys_data
+            && std::io::IsTerminal::is_terminal(&std::io::stdin())
+            && ask_yes(lang, &Msg::AskRestoreHidden));
     let tokens: Vec<(String, String)> = targets
         .iter()
         .map(|s| {
@@ -219,12 +272,24 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
         return exit::REFUSED;
     }
 
+    // Hidden areas restored (with consent) before anything is journaled: the kernel then
+    // shows the new capacity, and the plan covers it.
+    let hidden_checks: Vec<(atelier_record::HiddenAreaCheck, BlockDevice)> = targets
+        .iter()
+        .zip(&decisions)
+        .map(|(s, (_, probe))| {
+            restore_hidden_area(ctx, &s.device, probe, restore_hidden, args.json)
+        })
+        .collect();
+
     // Journal every job, with its keys, before the first write.
     let mut runs = Vec::new();
     let mut records: Vec<(Option<String>, AssetRecord)> = Vec::new();
-    for (s, (decision, probe)) in targets.iter().zip(&decisions) {
+    for ((s, (decision, _)), (hidden_check, device)) in
+        targets.iter().zip(&decisions).zip(hidden_checks)
+    {
         let params = match WipeParams::new(
-            &s.device,
+            &device,
             decision.overwrite,
             verification,
             args.request_mib << 20,
@@ -237,7 +302,7 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
                     reason: decision.reason.to_string(),
                     code: Some(decision.reason.code().to_string()),
                 });
-                p.hidden_area = Some(firmware::hidden_area_check(probe));
+                p.hidden_area = Some(hidden_check);
                 if decision.method.is_firmware() {
                     p.firmware = Some(FirmwareParams {
                         method: decision.method,
@@ -279,6 +344,7 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
                 from: JobProgress::default(),
                 full_verify: false,
                 resumed: false,
+                overwrite_after: args.overwrite_after,
             },
         ));
     }
@@ -312,6 +378,8 @@ struct JobRun {
     from: JobProgress,
     full_verify: bool,
     resumed: bool,
+    /// `--overwrite-after`: one verified host pass after a firmware erase that passed.
+    overwrite_after: bool,
     /// The device's kernel name now (a resumed disk may have been renamed since its plan).
     name: String,
 }
@@ -368,6 +436,7 @@ fn show_plan(
     targets: &[&Survey],
     decisions: &[(Decision, Probe)],
     verify: VerificationMode,
+    restore_hidden: bool,
 ) {
     let lang = ctx.lang;
     let overwrites: Vec<Method> = decisions
@@ -400,6 +469,7 @@ fn show_plan(
                     Ok(a) => json!({"native_sectors": a.native_sectors, "user_sectors": a.user_sectors, "hidden_sectors": a.hidden_sectors()}),
                     Err(e) => json!({"error": e}),
                 }),
+                "hidden_restore": hidden_plan_json(p, restore_hidden),
             })).collect::<Vec<_>>(),
         }));
         return;
@@ -441,6 +511,9 @@ fn show_plan(
                 .text(lang)
             ),
             None => {}
+        }
+        if let Some(line) = hidden_plan_line(lang, &s.device.name, probe, restore_hidden) {
+            eprintln!("    {line}");
         }
     }
     if let Some(method) = overwrites.first() {
@@ -575,6 +648,7 @@ fn resume(ctx: &Context, args: &WipeArgs) -> u8 {
             from,
             full_verify: true,
             resumed: true,
+            overwrite_after: args.overwrite_after,
             name,
         });
     }
@@ -987,6 +1061,120 @@ fn recover_command(ctx: &Context, args: &WipeArgs) -> u8 {
 }
 
 /// Asks whether to suspend the machine to unfreeze the drives; yes only on an explicit yes.
+/// Asks a yes/no `question` on the terminal; anything but yes / oui is no.
+fn ask_yes(lang: Lang, question: &Msg) -> bool {
+    eprint!("{}", question.text(lang));
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(n) if n > 0 => matches!(
+            line.trim().to_lowercase().as_str(),
+            "y" | "yes" | "o" | "oui"
+        ),
+        _ => false,
+    }
+}
+
+/// The plan's line about a hidden area and whether it will be restored; `None` when nothing
+/// is hidden.
+fn hidden_plan_line(lang: Lang, device: &str, probe: &Probe, restore: bool) -> Option<String> {
+    let hidden = probe.hidden_sectors();
+    if hidden == 0 {
+        return None;
+    }
+    let dco = probe.dco_hidden_sectors();
+    Some(
+        Msg::PlanHiddenRestore {
+            device,
+            hpa: hidden.saturating_sub(dco),
+            dco,
+            amac: probe.hidden_features.is_some_and(|f| f.amac),
+            restore,
+        }
+        .text(lang),
+    )
+}
+
+/// The plan's JSON about a hidden area: sectors hidden, by what, and whether it will be
+/// restored.
+fn hidden_plan_json(probe: &Probe, restore: bool) -> serde_json::Value {
+    json!({
+        "hidden_sectors": probe.hidden_sectors(),
+        "dco_hidden_sectors": probe.dco_hidden_sectors(),
+        "dco_error": probe.dco.as_ref().and_then(|d| d.as_ref().err()),
+        "amac": probe.hidden_features.is_some_and(|f| f.amac),
+        "will_restore": restore && probe.hidden_sectors() > 0,
+    })
+}
+
+/// Restores `device`'s hidden areas when `consent` (ATA drives whose probe found some), has
+/// the kernel read the new capacity, and returns the record's check with the device as the
+/// kernel now shows it. Without consent, or when nothing is hidden, nothing is sent.
+fn restore_hidden_area(
+    ctx: &Context,
+    device: &BlockDevice,
+    probe: &Probe,
+    consent: bool,
+    json: bool,
+) -> (atelier_record::HiddenAreaCheck, BlockDevice) {
+    let lang = ctx.lang;
+    if probe.hidden_sectors() == 0 {
+        return (firmware::hidden_area_check(probe), device.clone());
+    }
+    let node = ctx.root.path(device.dev_path());
+    let attempt = if consent {
+        match SgDevice::open(&node) {
+            Ok(mut sg) => hidden_area::restore_before_wipe(&mut sg, probe, true),
+            Err(e) => hidden_area::not_consented(probe).map(|mut a| {
+                a.restore.outcome = atelier_record::HiddenAreaRestoreOutcome::Failed;
+                a.restore.error = Some(format!("{}: {e}", node.display()));
+                a
+            }),
+        }
+    } else {
+        hidden_area::not_consented(probe)
+    };
+    let Some(attempt) = attempt else {
+        return (firmware::hidden_area_check(probe), device.clone());
+    };
+    let mut restore = attempt.restore;
+    let mut now = device.clone();
+    if !restore.commands.is_empty() {
+        let sector = u64::from(device.logical_sector_size.max(512));
+        let kernel = ata_hidden::kernel_rescan(&ctx.root, &device.name)
+            .map(|units| units * 512 / sector)
+            .map_err(|e| e.to_string());
+        hidden_area::with_kernel_view(&mut restore, kernel);
+        if let Ok(Some(d)) = atelier_device::find(&ctx.root, &device.name) {
+            now = d;
+        }
+    }
+    let sector = u64::from(device.logical_sector_size.max(1));
+    if json {
+        output::json_line(&json!({
+            "event": "hidden_area_restore", "device": device.name, "restore": restore,
+        }));
+    } else if restore.outcome == atelier_record::HiddenAreaRestoreOutcome::Restored {
+        output::say(
+            lang,
+            &Msg::HiddenRestored {
+                device: &device.name,
+                before: device.size_bytes / sector,
+                after: now.size_bytes / sector,
+            },
+        );
+    } else if let Some(cause) = &restore.error {
+        output::warning(
+            lang,
+            &Msg::HiddenRestoreFailed {
+                device: &device.name,
+                cause,
+            },
+        );
+    }
+    let after = attempt.probe_after.unwrap_or_else(|| probe.clone());
+    (hidden_area::record_check(&after, Some(restore)), now)
+}
+
 fn ask_unfreeze(lang: Lang) -> bool {
     eprint!("{}", Msg::UnfreezeQuestion.text(lang));
     let mut line = String::new();
@@ -1106,6 +1294,89 @@ fn run_one(
         );
         firmware_section = Some(section);
         end
+    } else if run
+        .params
+        .firmware
+        .as_ref()
+        .is_some_and(|f| atelier_wipe::ata_sanitize::operation(f.method).is_some())
+    {
+        // ATA SANITIZE: the disk's SG_IO node; polled with SANITIZE STATUS EXT until done.
+        let node = ctx.root.path(device.dev_path());
+        let mut sg = match SgDevice::open(&node) {
+            Ok(sg) => sg,
+            Err(e) => {
+                return not_started(
+                    ctx.lang,
+                    store,
+                    run,
+                    &PrepareError::Gone {
+                        name: format!("{}: {e}", device.name),
+                    },
+                );
+            }
+        };
+        let (end, section) = atelier_wipe::ata_sanitize::run_ata_sanitize_session(
+            &direct,
+            &mut sg,
+            &run.params,
+            &cfg,
+            &observer,
+            cancel,
+            &atelier_wipe::ata_sanitize::SanitizePolling::default(),
+        );
+        firmware_section = Some(section);
+        end
+    } else if run
+        .params
+        .firmware
+        .as_ref()
+        .is_some_and(|f| f.method == PolicyMethod::EmmcSecureErase)
+    {
+        // eMMC: BLKSECDISCARD on the node, then mmc-utils' sanitize when installed.
+        let mut eraser =
+            atelier_wipe::emmc_erase::KernelEmmc::new(ctx.root.path(device.dev_path()));
+        let (end, section) = atelier_wipe::emmc_erase::run_emmc_secure_erase_session(
+            &direct,
+            &mut eraser,
+            &run.params,
+            &cfg,
+            &observer,
+            cancel,
+        );
+        firmware_section = Some(section);
+        end
+    } else if run
+        .params
+        .firmware
+        .as_ref()
+        .is_some_and(|f| atelier_wipe::scsi_sanitize::action_of(f.method).is_some())
+    {
+        // SCSI SANITIZE: the disk's SG_IO node; polled until the drive says it is done.
+        let node = ctx.root.path(device.dev_path());
+        let mut sg = match SgDevice::open(&node) {
+            Ok(sg) => sg,
+            Err(e) => {
+                return not_started(
+                    ctx.lang,
+                    store,
+                    run,
+                    &PrepareError::Gone {
+                        name: format!("{}: {e}", device.name),
+                    },
+                );
+            }
+        };
+        let (end, section) = atelier_wipe::scsi_sanitize::run_scsi_sanitize_session(
+            &direct,
+            &mut sg,
+            &run.params,
+            &cfg,
+            &observer,
+            cancel,
+            &atelier_wipe::scsi_sanitize::PollTiming::default(),
+        );
+        firmware_section = Some(section);
+        end
     } else if run.params.firmware.is_some() {
         // A firmware erase starts over on resume: the drive erases again, then verifies.
         let mut ctrl =
@@ -1124,15 +1395,43 @@ fn run_one(
                 }
             };
         let nsid = ctrl.path().nsid;
-        let (end, section) = firmware::run_format_session(
-            &direct,
-            &mut ctrl,
-            nsid,
-            &run.params,
-            &cfg,
-            &observer,
-            cancel,
-        );
+        let sanitize = run
+            .params
+            .firmware
+            .as_ref()
+            .is_some_and(|f| atelier_wipe::nvme_sanitize::sanitize_action(f.method).is_some());
+        let (end, section) = if sanitize {
+            // NVMe Sanitize: the command only starts it; the status log gives progress and ETA.
+            bar.println(&Msg::NvmeSanitizeRunning.text(ctx.lang));
+            let mut told = false;
+            atelier_wipe::nvme_sanitize::run_sanitize_session(
+                &direct,
+                &mut ctrl,
+                nsid,
+                &run.params,
+                &cfg,
+                &observer,
+                cancel,
+                &atelier_wipe::nvme_sanitize::SanitizePolling::default(),
+                &mut |tick| {
+                    if let (false, Some(e)) = (told, tick.estimate) {
+                        told = true;
+                        let minutes = e.as_secs().div_ceil(60);
+                        bar.println(&Msg::NvmeSanitizeEstimate { minutes }.text(ctx.lang));
+                    }
+                },
+            )
+        } else {
+            firmware::run_format_session(
+                &direct,
+                &mut ctrl,
+                nsid,
+                &run.params,
+                &cfg,
+                &observer,
+                cancel,
+            )
+        };
         firmware_section = Some(section);
         end
     } else {
@@ -1146,6 +1445,20 @@ fn run_one(
             cancel,
         )
     };
+    // --overwrite-after: one verified host pass after a firmware erase that passed.
+    let (end, extra_pass) = if run.overwrite_after && firmware_section.is_some() {
+        atelier_wipe::overwrite_after::run_overwrite_after(
+            &direct,
+            &run.params,
+            run.full_verify,
+            &cfg,
+            &observer,
+            cancel,
+            end,
+        )
+    } else {
+        (end, None)
+    };
     let state = if end.outcome == Outcome::Interrupted {
         JobState::Running
     } else {
@@ -1158,6 +1471,10 @@ fn run_one(
             apply_session_end(entry, &end, seconds);
             if firmware_section.is_some() {
                 entry.firmware.clone_from(&firmware_section);
+            }
+            if let Some(pass) = extra_pass {
+                entry.method.passes.push(pass);
+                entry.method.random_generator = Some(run.params.cipher.name().to_string());
             }
         }
     }) {
