@@ -26,6 +26,7 @@ packages=(
   cups-daemon cups-client      # printing: lp (fallback); print tests start their own cupsd on 127.0.0.1
   time python3                 # benchmarks: GNU /usr/bin/time (CPU times), the deploy benchmark's image generator
   mmdebstrap                   # VM tier: the cached golden Debian image (tests/images/build-golden-debian.sh)
+  mmc-utils                    # eMMC secure erase: `mmc sanitize` after BLKSECDISCARD (atelier-wipe emmc_erase)
 )
 
 missing=()

@@ -327,6 +327,25 @@ vm_disk_image() {
   truncate -s "$size" "$path"
 }
 
+# vm_canary_seed IMAGE WORD OFFSET_MIB... — write 1 MiB of WORD lines into the disk image at
+# each offset (in MiB) and check that they are there. After a wipe, vm_canary_count says how
+# many survived.
+vm_canary_seed() {
+  local usage='usage: vm_canary_seed IMAGE WORD OFFSET_MIB...'
+  local img=${1:?$usage} word=${2:?$usage} off seed
+  shift 2
+  seed=$(mktemp) || return 1
+  { yes "$word" || true; } | head -c 1M >"$seed"
+  for off in "$@"; do
+    dd if="$seed" of="$img" bs=1M seek="$off" conv=notrunc status=none || { rm -f "$seed"; return 1; }
+  done
+  rm -f "$seed"
+  [[ $(vm_canary_count "$img" "$word") -gt 0 ]] || { vm_err "seeding $img failed"; return 1; }
+}
+
+# vm_canary_count IMAGE WORD — how many lines holding WORD the image has (0 when none).
+vm_canary_count() { grep -a -c -- "$2" "$1" || true; }
+
 # _vm_image_file SPEC — validate the image part of a disk spec and print its absolute path.
 # SPEC is PATH or blkdebug:CONFIG:PATH; PATH must resolve to a regular file.
 _vm_image_file() {

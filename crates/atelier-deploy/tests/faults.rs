@@ -9,10 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atelier_deploy::write::{
-    BlockTarget, DeployObserver, MappedRange, NoObserver, Phase, Source, SourceError, Target,
-    TargetError, TargetOutcome, WriteConfig, write_image,
+    BlockTarget, DeployObserver, DeployReport, MappedRange, NoObserver, Phase, Source, SourceError,
+    Target, TargetError, TargetOutcome, WriteConfig, write_image,
 };
 use atelier_testkit::Rng;
+
+mod common;
+
+use common::{Counting, assert_one_mismatch_at};
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1 << 20;
@@ -212,6 +216,23 @@ fn assert_blank_start(disk: &MemDisk) {
     );
 }
 
+/// `write_image` of `img`, its size known, to `targets`; no stop is asked for.
+fn write_known(
+    img: &[u8],
+    targets: &[Target<'_>],
+    cfg: &WriteConfig,
+    observer: &dyn DeployObserver,
+) -> DeployReport {
+    write_image(
+        Source::new(img, Some(img.len() as u64)),
+        targets,
+        cfg,
+        observer,
+        &AtomicBool::new(false),
+    )
+    .unwrap()
+}
+
 #[test]
 fn one_failing_target_of_four_does_not_stop_the_others() {
     let img = image(32 * MIB as usize, 1);
@@ -219,14 +240,7 @@ fn one_failing_target_of_four_does_not_stop_the_others() {
         .map(|i| MemDisk::new(&format!("card{i}"), 40 * MIB))
         .collect();
     disks[2].fail_after = Some(10 * MIB);
-    let report = write_image(
-        Source::new(&img[..], Some(img.len() as u64)),
-        &targets(&disks),
-        &cfg(),
-        &NoObserver,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let report = write_known(&img, &targets(&disks), &cfg(), &NoObserver);
     assert!(report.source_error.is_none());
     for (i, t) in report.targets.iter().enumerate() {
         if i == 2 {
@@ -263,14 +277,7 @@ fn a_card_pulled_out_mid_write_fails_alone() {
             self.0.lock().unwrap().push(target);
         }
     }
-    let report = write_image(
-        Source::new(&img[..], Some(img.len() as u64)),
-        &targets(&disks),
-        &cfg(),
-        &Failures(&failures),
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let report = write_known(&img, &targets(&disks), &cfg(), &Failures(&failures));
     let TargetOutcome::Failed(error) = &report.targets[0].outcome else {
         panic!("{:?}", report.targets[0].outcome);
     };
@@ -290,14 +297,7 @@ fn transient_write_errors_are_retried() {
     let img = image(6 * MIB as usize, 3);
     let disk = MemDisk::new("card", 8 * MIB);
     disk.transient_failures.store(2, Ordering::SeqCst);
-    let report = write_image(
-        Source::new(&img[..], Some(img.len() as u64)),
-        &[Target::new(&disk)],
-        &cfg(),
-        &NoObserver,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let report = write_known(&img, &[Target::new(&disk)], &cfg(), &NoObserver);
     assert!(
         report.targets[0].passed(),
         "{:?}",
@@ -314,14 +314,12 @@ fn a_failing_flush_fails_the_target() {
         ..MemDisk::new("bad", 8 * MIB)
     };
     let good = MemDisk::new("good", 8 * MIB);
-    let report = write_image(
-        Source::new(&img[..], Some(img.len() as u64)),
+    let report = write_known(
+        &img,
         &[Target::new(&bad), Target::new(&good)],
         &cfg(),
         &NoObserver,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    );
     assert!(matches!(
         report.targets[0].outcome,
         TargetOutcome::Failed(TargetError::Sync { .. })
@@ -338,24 +336,15 @@ fn a_medium_that_returns_other_bytes_is_named_at_the_right_offset() {
         ..MemDisk::new("bad", 16 * MIB)
     };
     let good = MemDisk::new("good", 16 * MIB);
-    let report = write_image(
-        Source::new(&img[..], Some(img.len() as u64)),
+    let report = write_known(
+        &img,
         &[Target::new(&bad), Target::new(&good)],
         &cfg(),
         &NoObserver,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
-    let t = &report.targets[0];
-    assert!(
-        matches!(t.outcome, TargetOutcome::Mismatch),
-        "{:?}",
-        t.outcome
     );
-    let v = t.verification.as_ref().unwrap();
-    assert_eq!(v.mismatches.len(), 1);
+    let t = &report.targets[0];
+    let v = assert_one_mismatch_at(t, flip);
     let block = WriteConfig::default().verify_block as u64;
-    assert_eq!(v.mismatches[0].offset, flip / block * block);
     assert_eq!(v.mismatches[0].length, block);
     assert_eq!(v.mismatched_bytes, block);
     let record = t.verification_record().unwrap();
@@ -372,14 +361,12 @@ fn an_unreadable_target_fails_its_verification_alone() {
         ..MemDisk::new("bad", 8 * MIB)
     };
     let good = MemDisk::new("good", 8 * MIB);
-    let report = write_image(
-        Source::new(&img[..], Some(img.len() as u64)),
+    let report = write_known(
+        &img,
         &[Target::new(&bad), Target::new(&good)],
         &cfg(),
         &NoObserver,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    );
     let TargetOutcome::Failed(TargetError::Io { op, offset, .. }) = &report.targets[0].outcome
     else {
         panic!("{:?}", report.targets[0].outcome);
@@ -730,14 +717,12 @@ fn zero_runs_fall_back_to_written_zeros_when_the_device_cannot_zero() {
         ..MemDisk::new("card", 24 * MIB)
     };
     let able = MemDisk::new("able", 24 * MIB);
-    let report = write_image(
-        Source::new(&img[..], Some(img.len() as u64)),
+    let report = write_known(
+        &img,
         &[Target::new(&disk), Target::new(&able)],
         &cfg(),
         &NoObserver,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    );
     let (t, a) = (&report.targets[0], &report.targets[1]);
     assert!(t.passed() && a.passed());
     assert!(t.zero_out_fallback && !a.zero_out_fallback);
@@ -872,46 +857,26 @@ fn refusals_before_writing() {
     assert!(disk.contents().iter().all(|&b| b == 0xEE));
 }
 
-/// A disk that counts the bytes read from it, and notes how many had been read when the
-/// commit (partition table) started.
-struct CountingReads {
-    disk: MemDisk,
-    read: AtomicU64,
+/// Notes how many bytes had been read from the disk when the commit (partition table) started.
+struct CommitWatch<'a> {
+    disk: &'a Counting<'a, MemDisk>,
     read_at_commit: AtomicU64,
 }
 
-impl BlockTarget for CountingReads {
-    fn label(&self) -> String {
-        self.disk.label()
-    }
-    fn size_bytes(&self) -> u64 {
-        self.disk.size_bytes()
-    }
-    fn logical_sector_size(&self) -> u32 {
-        self.disk.logical_sector_size()
-    }
-    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        self.disk.write_all_at(buf, offset)
-    }
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        self.read.fetch_add(buf.len() as u64, Ordering::SeqCst);
-        self.disk.read_exact_at(buf, offset)
-    }
-    fn sync_data(&self) -> io::Result<()> {
-        self.disk.sync_data()
-    }
-    fn zero_out(&self, offset: u64, len: u64) -> io::Result<()> {
-        self.disk.zero_out(offset, len)
+impl<'a> CommitWatch<'a> {
+    fn new(disk: &'a Counting<'a, MemDisk>) -> Self {
+        Self {
+            disk,
+            read_at_commit: AtomicU64::new(0),
+        }
     }
 }
-
-struct CommitWatch<'a>(&'a CountingReads);
 
 impl DeployObserver for CommitWatch<'_> {
     fn phase(&self, _target: usize, phase: Phase, _total: Option<u64>) {
         if phase == Phase::Commit {
-            let read = self.0.read.load(Ordering::SeqCst);
-            self.0.read_at_commit.store(read, Ordering::SeqCst);
+            let read = self.disk.read.load(Ordering::SeqCst);
+            self.read_at_commit.store(read, Ordering::SeqCst);
         }
     }
 }
@@ -926,47 +891,30 @@ fn overlapped() -> WriteConfig {
 #[test]
 fn the_read_back_overlaps_the_writes_and_reads_each_block_once() {
     let img = image(16 * MIB as usize, 21);
-    let disk = CountingReads {
-        disk: MemDisk::new("a", 16 * MIB),
-        read: AtomicU64::new(0),
-        read_at_commit: AtomicU64::new(0),
-    };
-    let report = write_image(
-        Source::new(&img[..], Some(img.len() as u64)),
-        &[Target::new(&disk)],
-        &overlapped(),
-        &CommitWatch(&disk),
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let mem = MemDisk::new("a", 16 * MIB);
+    let disk = Counting::new(&mem);
+    let watch = CommitWatch::new(&disk);
+    let report = write_known(&img, &[Target::new(&disk)], &overlapped(), &watch);
     assert!(report.all_passed(), "{:?}", report.targets[0].outcome);
-    assert_holds_image(&disk.disk, &img);
+    assert_holds_image(&mem, &img);
     // Everything but the held-back first chunk was read back before the commit, and the
     // first chunk after it: each byte once.
-    assert_eq!(disk.read_at_commit.load(Ordering::SeqCst), 15 * MIB);
+    assert_eq!(watch.read_at_commit.load(Ordering::SeqCst), 15 * MIB);
     assert_eq!(disk.read.load(Ordering::SeqCst), 16 * MIB);
     let v = report.targets[0].verification.as_ref().unwrap();
     assert_eq!(v.bytes_checked, 16 * MIB);
 
     // Without overlap, nothing is read before the commit.
-    let late = CountingReads {
-        disk: MemDisk::new("b", 16 * MIB),
-        read: AtomicU64::new(0),
-        read_at_commit: AtomicU64::new(0),
+    let mem = MemDisk::new("b", 16 * MIB);
+    let late = Counting::new(&mem);
+    let watch = CommitWatch::new(&late);
+    let no_overlap = WriteConfig {
+        overlap_read_back: None,
+        ..cfg()
     };
-    let report = write_image(
-        Source::new(&img[..], Some(img.len() as u64)),
-        &[Target::new(&late)],
-        &WriteConfig {
-            overlap_read_back: None,
-            ..cfg()
-        },
-        &CommitWatch(&late),
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let report = write_known(&img, &[Target::new(&late)], &no_overlap, &watch);
     assert!(report.all_passed());
-    assert_eq!(late.read_at_commit.load(Ordering::SeqCst), 0);
+    assert_eq!(watch.read_at_commit.load(Ordering::SeqCst), 0);
     assert_eq!(late.read.load(Ordering::SeqCst), 16 * MIB);
 }
 
@@ -984,24 +932,8 @@ fn the_overlapped_read_back_names_a_mismatch_and_fails_an_unreadable_target_alon
     };
     let good = MemDisk::new("good", 16 * MIB);
     let disks = [flipping, unreadable, good];
-    let report = write_image(
-        Source::new(&img[..], Some(img.len() as u64)),
-        &targets(&disks),
-        &overlapped(),
-        &NoObserver,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
-    let t = &report.targets[0];
-    assert!(
-        matches!(t.outcome, TargetOutcome::Mismatch),
-        "{:?}",
-        t.outcome
-    );
-    let v = t.verification.as_ref().unwrap();
-    let block = WriteConfig::default().verify_block as u64;
-    assert_eq!(v.mismatches.len(), 1, "{:?}", v.mismatches);
-    assert_eq!(v.mismatches[0].offset, flip / block * block);
+    let report = write_known(&img, &targets(&disks), &overlapped(), &NoObserver);
+    let v = assert_one_mismatch_at(&report.targets[0], flip);
     assert_eq!(v.bytes_checked, 16 * MIB);
     match &report.targets[1].outcome {
         TargetOutcome::Failed(TargetError::Io { op: "read", .. }) => {}

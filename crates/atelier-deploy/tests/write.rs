@@ -7,16 +7,20 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use atelier_deploy::write::{
-    BlockTarget, DeployObserver, MappedRange, NoObserver, Phase, Source, SourceError, Target,
-    TargetError, TargetOutcome, WriteConfig, WriteError, ZeroHandling, write_image,
+    DeployObserver, MappedRange, NoObserver, Phase, Source, SourceError, Target, TargetError,
+    TargetOutcome, WriteConfig, WriteError, ZeroHandling, write_image,
 };
 use atelier_device::{DirectDevice, SystemRoot, find};
 use atelier_testkit::{LoopDevice, LoopOptions, Rng, device_tier, run};
 use sha2::{Digest, Sha256};
+
+mod common;
+
+use common::{Counting, assert_one_mismatch_at};
 
 const MIB: u64 = 1 << 20;
 const TOOLS: &[&str] = &["sfdisk", "mkfs.ext4", "blkid"];
@@ -193,54 +197,6 @@ fn assert_equal_prefix(dev: &LoopDevice, image: &[u8]) {
         .position(|(a, b)| a != b)
     {
         panic!("{}: differs from the image at byte {at}", dev.path_str());
-    }
-}
-
-/// Counts what reaches the device.
-struct Counting<'a> {
-    inner: &'a DirectDevice,
-    written: AtomicU64,
-    zeroed: AtomicU64,
-    refuse_zero_out: bool,
-}
-
-impl<'a> Counting<'a> {
-    fn new(inner: &'a DirectDevice) -> Self {
-        Self {
-            inner,
-            written: AtomicU64::new(0),
-            zeroed: AtomicU64::new(0),
-            refuse_zero_out: false,
-        }
-    }
-}
-
-impl BlockTarget for Counting<'_> {
-    fn label(&self) -> String {
-        self.inner.label()
-    }
-    fn size_bytes(&self) -> u64 {
-        self.inner.size_bytes()
-    }
-    fn logical_sector_size(&self) -> u32 {
-        self.inner.logical_sector_size()
-    }
-    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        self.written.fetch_add(buf.len() as u64, Ordering::SeqCst);
-        self.inner.write_all_at(buf, offset)
-    }
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        self.inner.read_exact_at(buf, offset)
-    }
-    fn sync_data(&self) -> io::Result<()> {
-        self.inner.sync_data()
-    }
-    fn zero_out(&self, offset: u64, len: u64) -> io::Result<()> {
-        if self.refuse_zero_out {
-            return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
-        }
-        self.zeroed.fetch_add(len, Ordering::SeqCst);
-        BlockTarget::zero_out(self.inner, offset, len)
     }
 }
 
@@ -735,16 +691,8 @@ fn a_byte_changed_behind_the_engines_back_is_reported_at_its_offset() {
     )
     .unwrap();
     drop(direct);
-    let t = &report.targets[0];
-    assert!(
-        matches!(t.outcome, TargetOutcome::Mismatch),
-        "{:?}",
-        t.outcome
-    );
-    let v = t.verification.as_ref().unwrap();
+    let v = assert_one_mismatch_at(&report.targets[0], flip);
     let block = WriteConfig::default().verify_block as u64;
-    assert_eq!(v.mismatches.len(), 1, "{:?}", v.mismatches);
-    assert_eq!(v.mismatches[0].offset, flip / block * block);
     assert_eq!(v.mismatches[0].length, block);
     assert!((v.mismatches[0].offset..v.mismatches[0].offset + block).contains(&flip));
 }

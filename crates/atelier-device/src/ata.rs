@@ -33,8 +33,6 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::sys;
-
 /// ATA command IDENTIFY DEVICE.
 pub const ATA_IDENTIFY_DEVICE: u8 = 0xEC;
 /// ATA command READ NATIVE MAX ADDRESS EXT.
@@ -889,30 +887,48 @@ pub struct AtaIdentify {
     pub checksum_valid: Option<bool>,
 }
 
+/// The 512 bytes of an IDENTIFY-style data page (`what`: IDENTIFY DEVICE, DEVICE
+/// CONFIGURATION IDENTIFY) and its word 255 integrity (ACS-3 §7.12.7.88: signature A5h in
+/// bits 7:0, bits 15:8 make the 512 bytes sum to 0 modulo 256): `Some(true)` when the
+/// signature is there, `None` without it. A short page, an all-zero page (`empty_hint` is
+/// appended to say why that happens) and a wrong checksum are refused.
+pub(crate) fn checked_page<'p>(
+    page: &'p [u8],
+    what: &str,
+    empty_hint: &str,
+) -> Result<(&'p [u8], Option<bool>), AtaError> {
+    if page.len() < 512 {
+        return Err(AtaError::BadData(format!(
+            "{what} data is {} bytes, expected 512",
+            page.len()
+        )));
+    }
+    let page = &page[..512];
+    if page.iter().all(|&b| b == 0) {
+        return Err(AtaError::BadData(format!(
+            "the drive answered {what} with an empty page{empty_hint}"
+        )));
+    }
+    let checksum_valid =
+        (page[510] == 0xA5).then(|| page.iter().fold(0u8, |a, &b| a.wrapping_add(b)) == 0);
+    if checksum_valid == Some(false) {
+        return Err(AtaError::BadData(format!(
+            "{what} data fails its checksum (word 255)"
+        )));
+    }
+    Ok((page, checksum_valid))
+}
+
 impl AtaIdentify {
     /// Parses 512 bytes of IDENTIFY DEVICE data. An all-zero page is refused: USB bridges
     /// that drop pass-through commands often "succeed" with one.
     pub fn parse(page: &[u8]) -> Result<Self, AtaError> {
-        if page.len() < 512 {
-            return Err(AtaError::BadData(format!(
-                "IDENTIFY DEVICE data is {} bytes, expected 512",
-                page.len()
-            )));
-        }
-        let page = &page[..512];
-        if page.iter().all(|&b| b == 0) {
-            return Err(AtaError::BadData(
-                "the drive answered IDENTIFY DEVICE with an empty page: the controller or USB bridge does not pass ATA commands through".into(),
-            ));
-        }
+        let (page, checksum_valid) = checked_page(
+            page,
+            "IDENTIFY DEVICE",
+            ": the controller or USB bridge does not pass ATA commands through",
+        )?;
         let w = |n| word(page, n);
-        let checksum_valid = (w(255) & 0xFF == 0xA5)
-            .then(|| page.iter().fold(0u8, |acc, &b| acc.wrapping_add(b)) == 0);
-        if checksum_valid == Some(false) {
-            return Err(AtaError::BadData(
-                "IDENTIFY DEVICE data fails its checksum (word 255)".into(),
-            ));
-        }
         let lba48 = w(83) & (1 << 10) != 0;
         let w69 = w(69);
         let sectors_28 = u64::from(w(60)) | (u64::from(w(61)) << 16);
@@ -1056,20 +1072,8 @@ impl AtaPassThrough for SgDevice {
         data: AtaData<'_>,
         timeout: Duration,
     ) -> io::Result<ScsiReply> {
-        let data = match data {
-            AtaData::None => sys::SgData::None,
-            AtaData::In(b) => sys::SgData::FromDevice(b),
-            AtaData::Out(b) => sys::SgData::ToDevice(b),
-        };
-        let timeout_ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
-        let raw = sys::sg_io_command(&self.file, cdb, data, timeout_ms)?;
-        Ok(ScsiReply {
-            status: raw.status,
-            host_status: raw.host_status,
-            driver_status: raw.driver_status,
-            sense: raw.sense,
-            resid: raw.resid,
-        })
+        // An ATA PASS-THROUGH (16) CDB goes through SG_IO like any other SCSI command.
+        crate::scsi::ScsiCommand::send(self, cdb, data, timeout)
     }
 }
 

@@ -218,25 +218,8 @@ impl DcoIdentify {
     /// checksum (word 255: signature A5h in bits 7:0, bits 15:8 make the 512 bytes sum to 0
     /// modulo 256) are refused.
     pub fn parse(page: &[u8]) -> Result<Self, AtaError> {
-        if page.len() < 512 {
-            return Err(AtaError::BadData(format!(
-                "DEVICE CONFIGURATION IDENTIFY data is {} bytes, expected 512",
-                page.len()
-            )));
-        }
-        let page = &page[..512];
-        if page.iter().all(|&b| b == 0) {
-            return Err(AtaError::BadData(
-                "the drive answered DEVICE CONFIGURATION IDENTIFY with an empty page".into(),
-            ));
-        }
-        let checksum_valid =
-            (page[510] == 0xA5).then(|| page.iter().fold(0u8, |a, &b| a.wrapping_add(b)) == 0);
-        if checksum_valid == Some(false) {
-            return Err(AtaError::BadData(
-                "DEVICE CONFIGURATION IDENTIFY data fails its checksum (word 255)".into(),
-            ));
-        }
+        let (page, checksum_valid) =
+            crate::ata::checked_page(page, "DEVICE CONFIGURATION IDENTIFY", "")?;
         let max_lba = (0..4).fold(0u64, |acc, i| {
             acc | (u64::from(word(page, 3 + i)) << (16 * i))
         });

@@ -685,20 +685,9 @@ mod tests {
         assert_eq!(test_unit_ready_cdb(), [0; 6]);
     }
 
-    /// Fixed-format sense data (SPC-4 §4.5.3) with the sense-key specific bytes 15–17.
-    fn fixed(key: u8, asc: u8, ascq: u8, sks: Option<u16>) -> Vec<u8> {
-        let mut s = vec![0u8; 18];
-        s[0] = 0x70;
-        s[2] = key;
-        s[7] = 10;
-        s[12] = asc;
-        s[13] = ascq;
-        if let Some(p) = sks {
-            s[15] = 0x80;
-            s[16..18].copy_from_slice(&p.to_be_bytes());
-        }
-        s
-    }
+    // Fixed-format sense data (SPC-4 §4.5.3) with the sense-key specific bytes 15–17, as the
+    // scripted drive answers.
+    use crate::scsi_scripted::fixed_sense as fixed;
 
     #[test]
     fn progress_in_fixed_sense() {

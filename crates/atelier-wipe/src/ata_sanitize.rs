@@ -43,11 +43,12 @@ use atelier_record::{FirmwareCommand, FirmwareErase, Outcome, PassPattern, Verif
 use sha2::{Digest, Sha256};
 
 use crate::BlockIo;
+use crate::ata_security::{command_entry, identify};
 use crate::engine::EngineConfig;
-use crate::firmware::{PRESAMPLE_SECTORS, presample, presample_positions, verify_erase};
 use crate::job::{JobProgress, Phase, SessionEnd, WipeObserver, WipeParams};
 use crate::policy::PolicyMethod;
 use crate::sampling;
+use crate::session::{self, Sample, Session, Steps, erase_progress, fail, failed, hex};
 
 /// The pattern OVERWRITE EXT writes: zeros, so the read-back can check every sampled sector.
 pub const OVERWRITE_PATTERN: u32 = 0x0000_0000;
@@ -146,19 +147,6 @@ fn op_name(op: SanitizeOp) -> &'static str {
     }
 }
 
-fn entry(name: &str, cdb: &[u8; 16], started: Instant) -> FirmwareCommand {
-    FirmwareCommand {
-        name: name.into(),
-        opcode: cdb[14],
-        nsid: None,
-        cdw10: u32::from(u16::from_be_bytes([cdb[3], cdb[4]])),
-        cdw11: u32::from(u16::from_be_bytes([cdb[5], cdb[6]])),
-        status: None,
-        os_error: None,
-        duration_seconds: started.elapsed().as_secs_f64(),
-    }
-}
-
 /// Sends one SANITIZE DEVICE command and records it.
 fn sanitize(
     dev: &mut dyn AtaPassThrough,
@@ -168,7 +156,7 @@ fn sanitize(
     let cdb = ata::sanitize_cdb(op);
     let started = Instant::now();
     let reply = dev.pass_through(&cdb, AtaData::None, Duration::from_secs(30));
-    let mut e = entry(op_name(op), &cdb, started);
+    let mut e = command_entry(op_name(op), &cdb, started);
     let result = match reply {
         Err(err) => {
             e.os_error = Some(err.to_string());
@@ -188,40 +176,6 @@ fn sanitize(
     result
 }
 
-fn identify(
-    dev: &mut dyn AtaPassThrough,
-    log: &mut Vec<FirmwareCommand>,
-) -> Result<(Vec<u8>, AtaIdentify), AtaError> {
-    let cdb = ata::identify_device_cdb();
-    let mut page = vec![0u8; 512];
-    let started = Instant::now();
-    let reply = dev.pass_through(&cdb, AtaData::In(&mut page), Duration::from_secs(10));
-    let mut e = entry("identify-device", &cdb, started);
-    let result = match reply {
-        Err(err) => {
-            e.os_error = Some(err.to_string());
-            Err(AtaError::Os(err.to_string()))
-        }
-        Ok(reply) => {
-            let decoded = ata::decode_reply(&reply);
-            e.status = Some(match &decoded {
-                Ok(_) => 0x50,
-                Err(AtaError::Aborted { status, .. }) => u16::from(*status),
-                Err(_) => u16::from(reply.status),
-            });
-            decoded.map(|_| ())
-        }
-    };
-    log.push(e);
-    result?;
-    let id = AtaIdentify::parse(&page)?;
-    Ok((page, id))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// How a wait on a running operation ended.
 enum Waited {
     /// Completed without error.
@@ -239,16 +193,15 @@ enum Waited {
 /// Polls SANITIZE STATUS EXT until the running operation ends, reporting its progress.
 fn wait(
     dev: &mut dyn AtaPassThrough,
-    size: u64,
+    session: &Session<'_>,
     polling: &SanitizePolling,
-    observer: &dyn WipeObserver,
-    cancel: &AtomicBool,
     log: &mut Vec<FirmwareCommand>,
 ) -> Waited {
+    let (observer, size) = (session.observer, session.dev.size_bytes());
     let started = Instant::now();
     let mut polls = 0u32;
     loop {
-        if cancel.load(Ordering::Relaxed) {
+        if session.cancelled() {
             return Waited::Cancelled;
         }
         if started.elapsed() > polling.limit {
@@ -308,53 +261,41 @@ pub fn run_ata_sanitize_session(
         .as_ref()
         .map_or(PolicyMethod::AtaSanitizeOverwrite, |f| f.method);
     let expected = (method == PolicyMethod::AtaSanitizeOverwrite).then_some(PassPattern::Zero);
-    let mut section = FirmwareErase {
-        command_set: "ata".into(),
-        identify_sha256: String::new(),
-        namespace_identify_sha256: None,
-        commands: Vec::new(),
-        expected_content: if expected.is_some() {
-            "zeros"
-        } else {
-            "unspecified"
-        }
-        .into(),
-        presampled_sectors: 0,
-        presampled_distinct: 0,
-        presampled_unchanged: 0,
-    };
-    let end = |outcome: Outcome, detail: String, progress: JobProgress| SessionEnd {
-        outcome,
-        detail: Some(detail),
-        progress,
-        verification: None,
-        verify_seconds: 0.0,
-    };
-    let progress = JobProgress::default();
+    Session::new(dev, params, cfg, observer, cancel).run("ata", expected, |session, section| {
+        ata_sanitize(session, ata_dev, polling, method, expected, section)
+    })
+}
+
+/// The steps of [`run_ata_sanitize_session`]; `Err` is an end before the verification.
+fn ata_sanitize(
+    session: &Session<'_>,
+    ata_dev: &mut dyn AtaPassThrough,
+    polling: &SanitizePolling,
+    method: PolicyMethod,
+    expected: Option<PassPattern>,
+    section: &mut FirmwareErase,
+) -> Steps {
+    let Session {
+        dev,
+        params,
+        observer,
+        cancel,
+        ..
+    } = *session;
+    let nothing = |detail: String| Box::new(failed(detail, JobProgress::default()));
     let Some(op) = operation(method) else {
-        let detail = format!(
+        return Err(nothing(format!(
             "nothing erased: {} is not run by this session",
             method.name()
-        );
-        return (end(Outcome::Failed, detail, progress), section);
+        )));
     };
     let size = dev.size_bytes();
 
     // 1. IDENTIFY: the drive must advertise the operation.
-    let id = match identify(ata_dev, &mut section.commands) {
-        Ok((page, id)) => {
-            section.identify_sha256 = hex(&Sha256::digest(&page));
-            id
-        }
-        Err(e) => {
-            let detail = format!("nothing erased: {e}");
-            return (end(Outcome::Failed, detail, progress), section);
-        }
-    };
-    if let Err(r) = check_advertised(&id, method) {
-        let detail = format!("nothing erased: {r}");
-        return (end(Outcome::Failed, detail, progress), section);
-    }
+    let (page, id) = identify(ata_dev, &mut section.commands)
+        .map_err(|e| nothing(format!("nothing erased: {e}")))?;
+    section.identify_sha256 = hex(&Sha256::digest(&page));
+    check_advertised(&id, method).map_err(|r| nothing(format!("nothing erased: {r}")))?;
 
     // 2. The sanitize state: frozen, an operation still running, an old failure.
     match sanitize(
@@ -365,38 +306,38 @@ pub fn run_ata_sanitize_session(
         &mut section.commands,
     ) {
         Ok(s) if s.frozen => {
-            let detail = format!("nothing erased: {}", SanitizeRefusal::Frozen);
-            return (end(Outcome::Failed, detail, progress), section);
+            return Err(nothing(format!(
+                "nothing erased: {}",
+                SanitizeRefusal::Frozen
+            )));
         }
         Ok(s) if s.in_progress => {
             // An interrupted wipe's operation goes on inside the drive: let it end first.
             observer.phase(Phase::Firmware { method }, size);
-            match wait(
-                ata_dev,
-                size,
-                polling,
-                observer,
-                cancel,
-                &mut section.commands,
-            ) {
+            match wait(ata_dev, session, polling, &mut section.commands) {
                 Waited::Done | Waited::Failed { cleared: true } => {}
                 Waited::Failed { cleared: false } => {
-                    let detail = format!("nothing erased: {}", SanitizeRefusal::FailedState);
-                    return (end(Outcome::Failed, detail, progress), section);
+                    return Err(nothing(format!(
+                        "nothing erased: {}",
+                        SanitizeRefusal::FailedState
+                    )));
                 }
                 Waited::Cancelled => {
-                    let detail = "stopped by the operator while an earlier SANITIZE operation was still running in the drive".to_string();
-                    return (end(Outcome::Interrupted, detail, progress), section);
+                    return Err(Box::new(session::end(
+                        Outcome::Interrupted,
+                        "stopped by the operator while an earlier SANITIZE operation was still running in the drive",
+                        JobProgress::default(),
+                    )));
                 }
                 Waited::Lost(e) => {
-                    let detail = format!(
+                    return Err(nothing(format!(
                         "nothing erased by this job: the drive stopped answering while an earlier SANITIZE operation ran ({e})"
-                    );
-                    return (end(Outcome::Failed, detail, progress), section);
+                    )));
                 }
                 Waited::TimedOut => {
-                    let detail = "nothing erased by this job: an earlier SANITIZE operation did not end in time".to_string();
-                    return (end(Outcome::Failed, detail, progress), section);
+                    return Err(nothing(
+                        "nothing erased by this job: an earlier SANITIZE operation did not end in time".into(),
+                    ));
                 }
             }
         }
@@ -412,117 +353,84 @@ pub fn run_ata_sanitize_session(
             )
             .is_err()
             {
-                let detail = format!("nothing erased: {}", SanitizeRefusal::FailedState);
-                return (end(Outcome::Failed, detail, progress), section);
+                return Err(nothing(format!(
+                    "nothing erased: {}",
+                    SanitizeRefusal::FailedState
+                )));
             }
         }
         Err(e) => {
-            let detail = format!("nothing erased: SANITIZE STATUS EXT failed: {e}");
-            return (end(Outcome::Failed, detail, progress), section);
+            return Err(nothing(format!(
+                "nothing erased: SANITIZE STATUS EXT failed: {e}"
+            )));
         }
     }
 
     // 3. Hash the sample sectors; keep the old content of the non-uniform ones.
-    let samples = match presample(dev, expected, params.sample_seed) {
-        Ok(s) => s,
-        Err(e) => return (end(Outcome::Failed, e, progress), section),
-    };
-    section.presampled_sectors = samples.len() as u64;
-    section.presampled_distinct = samples.iter().filter(|s| !s.was_expected).count() as u64;
-    let old = match old_contents(dev, params.sample_seed) {
-        Ok(o) => o,
-        Err(e) => return (end(Outcome::Failed, e, progress), section),
-    };
-    if cancel.load(Ordering::Relaxed) {
-        let detail = "stopped by the operator before the erase".to_string();
-        return (end(Outcome::Interrupted, detail, progress), section);
-    }
+    let samples = session
+        .presample(expected, false, section)
+        .map_err(nothing)?;
+    let old = old_contents(&samples);
+    session.stop_if_cancelled()?;
 
     // 4. The operation.
-    observer.phase(Phase::Firmware { method }, size);
-    observer.progress(0, size);
+    session.start_erase(method);
     let started = Instant::now();
     let command = method.command();
     if let Err(e) = sanitize(ata_dev, op, &mut section.commands) {
-        let detail = format!("nothing erased: the drive refused {command}: {e}");
-        return (end(Outcome::Failed, detail, progress), section);
+        return Err(nothing(format!(
+            "nothing erased: the drive refused {command}: {e}"
+        )));
     }
 
     // 5. Poll until it ends.
-    let waited = wait(
-        ata_dev,
-        size,
-        polling,
-        observer,
-        cancel,
-        &mut section.commands,
-    );
-    let progress = JobProgress {
-        pass_index: params.passes.len() as u32,
-        write_seconds: started.elapsed().as_secs_f64(),
-        ..JobProgress::default()
-    };
-    let failed = |detail: String| end(Outcome::Failed, detail, progress.clone());
-    match waited {
-        Waited::Done => {}
+    let waited = wait(ata_dev, session, polling, &mut section.commands);
+    let progress = erase_progress(params, started.elapsed().as_secs_f64());
+    let detail = match waited {
+        Waited::Done => None,
         Waited::Failed { cleared } => {
             let state = if cleared {
                 "the drive's failure state was cleared"
             } else {
                 "the drive stays in the Sanitize Operation Failed state (reads are refused) until a SANITIZE succeeds"
             };
-            let detail = format!(
+            Some(format!(
                 "{command} failed inside the drive (SANITIZE DEVICE ERROR REASON 01h); the data may be partly erased; {state}; wipe the drive again, with another method if this one fails again"
-            );
-            return (failed(detail), section);
+            ))
         }
-        Waited::Lost(e) => {
-            let detail = format!(
-                "the drive stopped answering during {command} ({e}); the operation goes on by itself once the drive is powered again: reconnect or power-cycle it, then run the wipe again (it waits for the operation, then sanitizes and verifies)"
-            );
-            return (failed(detail), section);
-        }
+        Waited::Lost(e) => Some(format!(
+            "the drive stopped answering during {command} ({e}); the operation goes on by itself once the drive is powered again: reconnect or power-cycle it, then run the wipe again (it waits for the operation, then sanitizes and verifies)"
+        )),
         Waited::Cancelled => {
-            let detail = format!(
-                "stopped by the operator while the drive ran {command}; SANITIZE cannot be stopped: the drive finishes it by itself, even after a power cycle; run the wipe again to verify"
-            );
-            return (end(Outcome::Interrupted, detail, progress.clone()), section);
+            return Err(Box::new(session::end(
+                Outcome::Interrupted,
+                format!(
+                    "stopped by the operator while the drive ran {command}; SANITIZE cannot be stopped: the drive finishes it by itself, even after a power cycle; run the wipe again to verify"
+                ),
+                progress,
+            )));
         }
-        Waited::TimedOut => {
-            let detail = format!(
-                "{command} did not end within {} hours; the drive goes on with it: run the wipe again later",
-                polling.limit.as_secs() / 3600
-            );
-            return (failed(detail), section);
-        }
+        Waited::TimedOut => Some(format!(
+            "{command} did not end within {} hours; the drive goes on with it: run the wipe again later",
+            polling.limit.as_secs() / 3600
+        )),
+    };
+    if let Some(detail) = detail {
+        return fail(detail, progress);
     }
     if let Err(e) = identify(ata_dev, &mut section.commands) {
-        return (
-            failed(format!("IDENTIFY DEVICE failed after {command}: {e}")),
-            section,
+        return fail(
+            format!("IDENTIFY DEVICE failed after {command}: {e}"),
+            progress,
         );
-    }
-    if let Err(reason) = observer.checkpoint(&progress) {
-        return (failed(reason), section);
     }
 
     // 6. Verify.
-    observer.before_verify();
-    let mut end = verify_erase(
-        dev,
-        &samples,
-        expected,
-        params,
-        cfg,
-        observer,
-        cancel,
-        &mut section,
-        progress,
-    );
+    let mut end = session.checkpoint_and_verify(&samples, expected, section, progress);
     if expected.is_none() && end.outcome == Outcome::Passed {
         read_back_unspecified(dev, &old, params, observer, cancel, &mut end);
     }
-    (end, section)
+    Ok(end)
 }
 
 /// The old content of the hashed sectors that are not uniform (a uniform sector carries
@@ -544,28 +452,12 @@ impl OldContent {
     }
 }
 
-fn old_contents(dev: &dyn BlockIo, seed: u64) -> Result<OldContent, String> {
-    let sector = u64::from(dev.logical_sector_size());
-    let total = dev.size_bytes() / sector;
-    let mut buf = AlignedBuffer::zeroed(sector as usize);
-    let mut old = OldContent {
-        prefixes: HashSet::new(),
-        hashes: HashSet::new(),
-    };
-    for lba in presample_positions(total, PRESAMPLE_SECTORS, seed) {
-        dev.read_exact_at(buf.as_mut_slice(), lba * sector)
-            .map_err(|e| {
-                format!("nothing erased: sector {lba} could not be read before the erase: {e}")
-            })?;
-        let s = buf.as_slice();
-        if s.iter().any(|&b| b != s[0]) {
-            let mut prefix = [0u8; 16];
-            prefix.copy_from_slice(&s[..16]);
-            old.prefixes.insert(prefix);
-            old.hashes.insert(Sha256::digest(s).into());
-        }
+fn old_contents(samples: &[Sample]) -> OldContent {
+    let non_uniform = || samples.iter().filter(|s| !s.uniform);
+    OldContent {
+        prefixes: non_uniform().map(|s| s.prefix).collect(),
+        hashes: non_uniform().map(|s| s.hash).collect(),
     }
-    Ok(old)
 }
 
 /// After CRYPTO SCRAMBLE or BLOCK ERASE: reads the NIST sampled ranges (≥ 10 %), and fails

@@ -26,20 +26,20 @@
 //! known), so a failed erase never leaves a drive locked either. Every command is recorded
 //! (command code, FEATURES, COUNT, ATA status, duration) — never the password.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use atelier_device::ata::{
     self, AtaData, AtaError, AtaIdentify, AtaPassThrough, AtaPassword, PasswordId,
 };
-use atelier_record::{FirmwareCommand, FirmwareErase, Outcome, PassPattern};
+use atelier_record::{FirmwareCommand, FirmwareErase, PassPattern};
 use sha2::{Digest, Sha256};
 
 use crate::BlockIo;
 use crate::engine::EngineConfig;
-use crate::firmware::{presample, verify_erase};
-use crate::job::{JobProgress, Phase, SessionEnd, WipeObserver, WipeParams};
+use crate::job::{JobProgress, SessionEnd, WipeObserver, WipeParams};
 use crate::policy::PolicyMethod;
+use crate::session::{Session, Steps, erase_progress, fail, failed, hex};
 
 /// Where temporary ATA passwords are kept until the drive is known to be free of them. The
 /// bench's implementation is the local store (synchronous=FULL): `save` returns only once the
@@ -113,7 +113,23 @@ pub fn check_erasable(id: &AtaIdentify, enhanced: bool) -> Result<(), Refusal> {
 pub fn new_password() -> Result<String, String> {
     let mut raw = [0u8; 16];
     getrandom::fill(&mut raw).map_err(|e| format!("no random source for the password: {e}"))?;
-    Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&raw))
+}
+
+/// The record of one ATA pass-through command: its name, the command code, FEATURES (in
+/// `cdw10`) and COUNT (in `cdw11`) from the 16-byte CDB, and the time since `started`; the
+/// caller fills in the status or the OS error.
+pub(crate) fn command_entry(name: &str, cdb: &[u8; 16], started: Instant) -> FirmwareCommand {
+    FirmwareCommand {
+        name: name.into(),
+        opcode: cdb[14],
+        nsid: None,
+        cdw10: u32::from(u16::from_be_bytes([cdb[3], cdb[4]])),
+        cdw11: u32::from(u16::from_be_bytes([cdb[5], cdb[6]])),
+        status: None,
+        os_error: None,
+        duration_seconds: started.elapsed().as_secs_f64(),
+    }
 }
 
 /// Sends one command and records it (name, code, FEATURES, COUNT, status, duration).
@@ -127,17 +143,7 @@ fn send(
 ) -> Result<(), AtaError> {
     let started = Instant::now();
     let reply = dev.pass_through(cdb, data, timeout);
-    let duration_seconds = started.elapsed().as_secs_f64();
-    let mut entry = FirmwareCommand {
-        name: name.into(),
-        opcode: cdb[14],
-        nsid: None,
-        cdw10: u32::from(u16::from_be_bytes([cdb[3], cdb[4]])),
-        cdw11: u32::from(u16::from_be_bytes([cdb[5], cdb[6]])),
-        status: None,
-        os_error: None,
-        duration_seconds,
-    };
+    let mut entry = command_entry(name, cdb, started);
     let result = match reply {
         Err(e) => {
             entry.os_error = Some(e.to_string());
@@ -158,7 +164,9 @@ fn send(
     result
 }
 
-fn identify(
+/// IDENTIFY DEVICE, recorded in `log`: the raw page (its hash goes in the record) and its
+/// decoding.
+pub(crate) fn identify(
     dev: &mut dyn AtaPassThrough,
     log: &mut Vec<FirmwareCommand>,
 ) -> Result<(Vec<u8>, AtaIdentify), AtaError> {
@@ -307,10 +315,6 @@ pub fn recover(
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Runs an ATA Security Erase job (`params.firmware` says normal or enhanced) on `dev`
 /// through `ata`, journaling the password in `journal`, then verifies it.
 #[allow(clippy::too_many_arguments)]
@@ -328,93 +332,57 @@ pub fn run_security_erase_session(
         .as_ref()
         .map_or(PolicyMethod::AtaSecurityErase, |f| f.method);
     let enhanced = method == PolicyMethod::AtaSecurityEraseEnhanced;
-    let mut section = FirmwareErase {
-        command_set: "ata".into(),
-        identify_sha256: String::new(),
-        namespace_identify_sha256: None,
-        commands: Vec::new(),
-        expected_content: if enhanced { "unspecified" } else { "zeros" }.into(),
-        presampled_sectors: 0,
-        presampled_distinct: 0,
-        presampled_unchanged: 0,
-    };
-    let end = |outcome: Outcome, detail: String, progress: JobProgress| SessionEnd {
-        outcome,
-        detail: Some(detail),
-        progress,
-        verification: None,
-        verify_seconds: 0.0,
-    };
-    let progress = JobProgress::default();
+    let expected = (!enhanced).then_some(PassPattern::Zero);
+    Session::new(dev, params, cfg, observer, cancel).run("ata", expected, |session, section| {
+        security_erase(session, ata_dev, journal, method, section)
+    })
+}
+
+/// The steps of [`run_security_erase_session`]; `Err` is an end before the verification.
+fn security_erase(
+    session: &Session<'_>,
+    ata_dev: &mut dyn AtaPassThrough,
+    journal: &dyn PasswordJournal,
+    method: PolicyMethod,
+    section: &mut FirmwareErase,
+) -> Steps {
+    let enhanced = method == PolicyMethod::AtaSecurityEraseEnhanced;
+    let expected = (!enhanced).then_some(PassPattern::Zero);
+    let nothing = |detail: String| Box::new(failed(detail, JobProgress::default()));
     if !matches!(
         method,
         PolicyMethod::AtaSecurityErase | PolicyMethod::AtaSecurityEraseEnhanced
     ) {
-        let detail = format!(
+        return Err(nothing(format!(
             "nothing erased: {} is not run by this session",
             method.name()
-        );
-        return (end(Outcome::Failed, detail, progress), section);
+        )));
     }
 
     // 1. IDENTIFY and the state checks.
-    let (page, id) = match identify(ata_dev, &mut section.commands) {
-        Ok(x) => x,
-        Err(e) => {
-            return (
-                end(Outcome::Failed, format!("nothing erased: {e}"), progress),
-                section,
-            );
-        }
-    };
+    let (page, id) = identify(ata_dev, &mut section.commands)
+        .map_err(|e| nothing(format!("nothing erased: {e}")))?;
     section.identify_sha256 = hex(&Sha256::digest(&page));
-    if let Err(r) = check_erasable(&id, enhanced) {
-        return (
-            end(Outcome::Failed, format!("nothing erased: {r}"), progress),
-            section,
-        );
-    }
+    check_erasable(&id, enhanced).map_err(|r| nothing(format!("nothing erased: {r}")))?;
 
     // 2. Hash the sample sectors.
-    let expected = (!enhanced).then_some(PassPattern::Zero);
-    let samples = match presample(dev, expected, params.sample_seed) {
-        Ok(s) => s,
-        Err(e) => return (end(Outcome::Failed, e, progress), section),
-    };
-    section.presampled_sectors = samples.len() as u64;
-    section.presampled_distinct = samples.iter().filter(|s| !s.was_expected).count() as u64;
-    if cancel.load(Ordering::Relaxed) {
-        let detail = "stopped by the operator before the erase".to_string();
-        return (end(Outcome::Interrupted, detail, progress), section);
-    }
+    let samples = session
+        .presample(expected, false, section)
+        .map_err(nothing)?;
+    session.stop_if_cancelled()?;
 
     // 3. The password, journaled before the drive knows it.
-    let text = match new_password() {
-        Ok(t) => t,
-        Err(e) => {
-            return (
-                end(Outcome::Failed, format!("nothing erased: {e}"), progress),
-                section,
-            );
-        }
-    };
+    let text = new_password().map_err(|e| nothing(format!("nothing erased: {e}")))?;
     if let Err(e) = journal.save(&id.serial, &id.model, &text) {
-        let detail = format!("nothing erased: the password journal could not be written: {e}");
-        return (end(Outcome::Failed, detail, progress), section);
+        return Err(nothing(format!(
+            "nothing erased: the password journal could not be written: {e}"
+        )));
     }
-    let password = match AtaPassword::from_text(&text) {
-        Ok(p) => p,
-        Err(e) => {
-            return (
-                end(Outcome::Failed, format!("nothing erased: {e}"), progress),
-                section,
-            );
-        }
-    };
+    let password =
+        AtaPassword::from_text(&text).map_err(|e| nothing(format!("nothing erased: {e}")))?;
 
     // 4. SET PASSWORD, ERASE PREPARE, ERASE UNIT.
-    observer.phase(Phase::Firmware { method }, dev.size_bytes());
-    observer.progress(0, dev.size_bytes());
+    session.start_erase(method);
     let short = Duration::from_secs(30);
     if let Err(e) = with_password(
         ata_dev,
@@ -429,8 +397,9 @@ pub fn run_security_erase_session(
         if matches!(e, AtaError::Aborted { .. }) {
             let _ = journal.remove(&id.serial, &id.model);
         }
-        let detail = format!("nothing erased: SECURITY SET PASSWORD failed: {e}");
-        return (end(Outcome::Failed, detail, progress), section);
+        return Err(nothing(format!(
+            "nothing erased: SECURITY SET PASSWORD failed: {e}"
+        )));
     }
     let started = Instant::now();
     let erased = send(
@@ -456,11 +425,7 @@ pub fn run_security_erase_session(
             &mut section.commands,
         )
     });
-    let progress = JobProgress {
-        pass_index: params.passes.len() as u32,
-        write_seconds: started.elapsed().as_secs_f64(),
-        ..JobProgress::default()
-    };
+    let progress = erase_progress(session.params, started.elapsed().as_secs_f64());
 
     // 5. The password must be gone, whatever happened.
     let released = match identify(ata_dev, &mut section.commands) {
@@ -493,28 +458,13 @@ pub fn run_security_erase_session(
             detail.push_str("; ");
             detail.push_str(&r);
         }
-        return (end(Outcome::Failed, detail, progress), section);
+        return fail(detail, progress);
     }
     if let Err(r) = released {
-        return (end(Outcome::Failed, r, progress), section);
+        return fail(r, progress);
     }
-    observer.progress(dev.size_bytes(), dev.size_bytes());
-    if let Err(reason) = observer.checkpoint(&progress) {
-        return (end(Outcome::Failed, reason, progress), section);
-    }
+    session.erase_done();
 
     // 6. Verify.
-    observer.before_verify();
-    let end = verify_erase(
-        dev,
-        &samples,
-        expected,
-        params,
-        cfg,
-        observer,
-        cancel,
-        &mut section,
-        progress,
-    );
-    (end, section)
+    Ok(session.checkpoint_and_verify(&samples, expected, section, progress))
 }

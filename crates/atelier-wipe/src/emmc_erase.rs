@@ -20,17 +20,17 @@
 //! overwrite because it asks the card to erase the copies an overwrite cannot address.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use atelier_device::emmc::{self, EmmcError};
-use atelier_record::{FirmwareCommand, FirmwareErase, Outcome};
+use atelier_record::{FirmwareCommand, FirmwareErase};
 
 use crate::BlockIo;
 use crate::engine::EngineConfig;
-use crate::firmware::{presample, verify_erase};
-use crate::job::{JobProgress, Phase, SessionEnd, WipeObserver, WipeParams};
+use crate::job::{JobProgress, SessionEnd, WipeObserver, WipeParams};
 use crate::policy::PolicyMethod;
+use crate::session::{Session, Steps, erase_progress, fail, failed};
 
 /// The ioctl number of `BLKSECDISCARD` in the block family 0x12 (recorded as the opcode).
 pub const BLKSECDISCARD_NR: u8 = 125;
@@ -89,16 +89,6 @@ fn record(
     }
 }
 
-fn failed(detail: String, progress: JobProgress) -> SessionEnd {
-    SessionEnd {
-        outcome: Outcome::Failed,
-        detail: Some(detail),
-        progress,
-        verification: None,
-        verify_seconds: 0.0,
-    }
-}
-
 /// Runs an eMMC secure erase job on `dev` (the card, held open exclusively) through
 /// `eraser`, then verifies it. Returns the session's end and the firmware section.
 pub fn run_emmc_secure_erase_session(
@@ -109,58 +99,35 @@ pub fn run_emmc_secure_erase_session(
     observer: &dyn WipeObserver,
     cancel: &AtomicBool,
 ) -> (SessionEnd, FirmwareErase) {
-    let mut section = FirmwareErase {
-        command_set: "emmc".into(),
-        identify_sha256: String::new(),
-        namespace_identify_sha256: None,
-        commands: Vec::new(),
-        expected_content: "unspecified".into(),
-        presampled_sectors: 0,
-        presampled_distinct: 0,
-        presampled_unchanged: 0,
-    };
+    Session::new(dev, params, cfg, observer, cancel).run("emmc", None, |session, section| {
+        secure_erase(session, eraser, section)
+    })
+}
+
+/// The steps of [`run_emmc_secure_erase_session`]; `Err` is an end before the verification.
+fn secure_erase(
+    session: &Session<'_>,
+    eraser: &mut dyn EmmcEraser,
+    section: &mut FirmwareErase,
+) -> Steps {
     let progress = JobProgress::default();
-    let method = params.firmware.as_ref().map(|f| f.method);
+    let method = session.params.firmware.as_ref().map(|f| f.method);
     if method != Some(PolicyMethod::EmmcSecureErase) {
-        return (
-            failed(
-                "nothing erased: the job's method is not emmc-secure-erase".into(),
-                progress,
-            ),
-            section,
+        return fail(
+            "nothing erased: the job's method is not emmc-secure-erase",
+            progress,
         );
     }
 
     // 1. Hash the sample sectors.
-    let mut samples = match presample(dev, None, params.sample_seed) {
-        Ok(s) => s,
-        Err(e) => return (failed(e, progress), section),
-    };
-    crate::scsi_sanitize::mark_blank_samples(dev, &mut samples, params.sample_seed);
-    section.presampled_sectors = samples.len() as u64;
-    section.presampled_distinct = samples.iter().filter(|s| !s.was_expected).count() as u64;
-    if cancel.load(Ordering::Relaxed) {
-        return (
-            SessionEnd {
-                outcome: Outcome::Interrupted,
-                detail: Some("stopped by the operator before the erase".into()),
-                progress,
-                verification: None,
-                verify_seconds: 0.0,
-            },
-            section,
-        );
-    }
+    let samples = session
+        .presample(None, true, section)
+        .map_err(|e| failed(e, JobProgress::default()))?;
+    session.stop_if_cancelled()?;
 
     // 2. BLKSECDISCARD over the whole device.
-    let size = dev.size_bytes();
-    observer.phase(
-        Phase::Firmware {
-            method: PolicyMethod::EmmcSecureErase,
-        },
-        size,
-    );
-    observer.progress(0, size);
+    let size = session.dev.size_bytes();
+    session.start_erase(PolicyMethod::EmmcSecureErase);
     let started = Instant::now();
     let erased = eraser.secure_erase_all();
     let result = erased.as_ref().map(|_| ()).map_err(Clone::clone);
@@ -170,22 +137,16 @@ pub fn run_emmc_secure_erase_session(
     match erased {
         Ok(bytes) if bytes == size => {}
         Ok(bytes) => {
-            return (
-                failed(
-                    format!("the secure erase covered {bytes} bytes, the device has {size}"),
-                    progress,
-                ),
-                section,
+            return fail(
+                format!("the secure erase covered {bytes} bytes, the device has {size}"),
+                progress,
             );
         }
         Err(e @ EmmcError::SecureEraseUnsupported { .. }) => {
-            return (failed(e.to_string(), progress), section);
+            return fail(e.to_string(), progress);
         }
         Err(e) => {
-            return (
-                failed(format!("the secure erase failed: {e}"), progress),
-                section,
-            );
+            return fail(format!("the secure erase failed: {e}"), progress);
         }
     }
 
@@ -195,29 +156,10 @@ pub fn run_emmc_secure_erase_session(
     section
         .commands
         .push(record("mmc-sanitize", 0, started, &sanitized));
-
-    let progress = JobProgress {
-        pass_index: params.passes.len() as u32,
-        write_seconds: section.commands.iter().map(|c| c.duration_seconds).sum(),
-        ..JobProgress::default()
-    };
-    observer.progress(size, size);
-    if let Err(reason) = observer.checkpoint(&progress) {
-        return (failed(reason, progress), section);
-    }
+    let seconds = section.commands.iter().map(|c| c.duration_seconds).sum();
+    let progress = erase_progress(session.params, seconds);
+    session.erase_done();
 
     // 4. The hashed sectors must all have changed.
-    observer.before_verify();
-    let end = verify_erase(
-        dev,
-        &samples,
-        None,
-        params,
-        cfg,
-        observer,
-        cancel,
-        &mut section,
-        progress,
-    );
-    (end, section)
+    Ok(session.checkpoint_and_verify(&samples, None, section, progress))
 }

@@ -7,14 +7,14 @@
 //!   Erase Settings 1, or 2 when the drive advertises cryptographic erase (FNA bit 2), and
 //!   verifies it as NIST SP 800-88 Rev. 1 §4.7 asks: before the erase, a few hundred
 //!   pseudo-random sectors plus the first and the last are hashed; after it, a sampled
-//!   read-back (≥ 1000 subsections, ≥ 10 % coverage, [`sampling`]) checks that the content is
-//!   what the command promises (Identify Namespace DLFEAT: zeros or ones), and the hashed
-//!   sectors are read again to check none still holds its old content.
+//!   read-back (≥ 1000 subsections, ≥ 10 % coverage, [`sampling`](crate::sampling)) checks
+//!   that the content is what the command promises (Identify Namespace DLFEAT: zeros or
+//!   ones), and the hashed sectors are read again to check none still holds its old content.
 //!
 //! Every command sent is kept (opcode, NSID, CDW10/11, status, duration) for the record, with
 //! the SHA-256 of the raw Identify pages.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use atelier_device::ata::{self, HiddenArea, SgDevice};
@@ -23,19 +23,15 @@ use atelier_device::nvme::{
     self, DeallocatedRead, IdentifyController, IdentifyNamespace, NvmeAdmin, NvmeController,
     SecureErase, SentCommand,
 };
-use atelier_device::{AlignedBuffer, BlockDevice, SystemRoot};
-use atelier_record::{
-    FirmwareCommand, FirmwareErase, Outcome, PassPattern, Verification, VerificationMode,
-    VerificationResult,
-};
+use atelier_device::{BlockDevice, SystemRoot};
+use atelier_record::{FirmwareCommand, FirmwareErase, PassPattern};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::engine::{self, BlockIo, EngineConfig, ErrorMap, PassObserver, Pipeline, Stop};
-use crate::job::{JobProgress, Phase, SessionEnd, WipeObserver, WipeParams};
-use crate::pattern::PassContent;
+use crate::engine::{BlockIo, EngineConfig};
+use crate::job::{JobProgress, SessionEnd, WipeObserver, WipeParams};
 use crate::policy::{AtaCapabilities, Capabilities, MediaClass, NvmeCapabilities, PolicyMethod};
-use crate::sampling::{self, SectorRange};
+use crate::session::{self, Session, Steps, erase_progress, fail, failed, hex};
 
 /// Sectors hashed before a firmware erase, besides the first and the last.
 pub const PRESAMPLE_SECTORS: u64 = 256;
@@ -288,11 +284,8 @@ impl FirmwareParams {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn record_command(sent: &SentCommand) -> FirmwareCommand {
+/// The record of one NVMe admin command as sent.
+pub(crate) fn record_command(sent: &SentCommand) -> FirmwareCommand {
     FirmwareCommand {
         name: sent.command.name().to_string(),
         opcode: sent.command.opcode,
@@ -302,6 +295,63 @@ fn record_command(sent: &SentCommand) -> FirmwareCommand {
         status: sent.status,
         os_error: sent.os_error.clone(),
         duration_seconds: sent.duration.as_secs_f64(),
+    }
+}
+
+/// Identify Controller, then Identify Namespace `nsid`, right before an NVMe erase: both
+/// commands are recorded in `section` with the SHA-256 of their pages. The error is the
+/// session's detail ("nothing erased: …").
+pub(crate) fn identify_nvme(
+    ctrl: &mut dyn NvmeAdmin,
+    nsid: u32,
+    section: &mut FirmwareErase,
+) -> Result<(IdentifyController, IdentifyNamespace), String> {
+    let mut page = vec![0u8; nvme::IDENTIFY_LEN];
+    let (r, sent) = nvme::run(
+        ctrl,
+        &nvme::identify(nvme::CNS_CONTROLLER, 0),
+        Some(&mut page),
+        Duration::from_secs(10),
+    );
+    section.commands.push(record_command(&sent));
+    r.map_err(|e| format!("nothing erased: {e}"))?;
+    section.identify_sha256 = hex(&Sha256::digest(&page));
+    let id = IdentifyController::parse(&page).map_err(|e| format!("nothing erased: {e}"))?;
+    let mut ns_page = vec![0u8; nvme::IDENTIFY_LEN];
+    let (r, sent) = nvme::run(
+        ctrl,
+        &nvme::identify(nvme::CNS_NAMESPACE, nsid),
+        Some(&mut ns_page),
+        Duration::from_secs(10),
+    );
+    section.commands.push(record_command(&sent));
+    r.map_err(|e| format!("nothing erased: {e}"))?;
+    section.namespace_identify_sha256 = Some(hex(&Sha256::digest(&ns_page)));
+    let ns = IdentifyNamespace::parse(&ns_page).map_err(|e| format!("nothing erased: {e}"))?;
+    Ok((id, ns))
+}
+
+/// The namespace must be the block device the session holds open: same sector size and
+/// capacity.
+pub(crate) fn check_namespace(dev: &dyn BlockIo, ns: &IdentifyNamespace) -> Result<(), String> {
+    let sector = u64::from(dev.logical_sector_size());
+    if ns.block_size() != sector || ns.size_blocks * sector != dev.size_bytes() {
+        return Err(format!(
+            "nothing erased: Identify Namespace ({} blocks of {} bytes) does not match the block device ({} bytes, {sector}-byte sectors)",
+            ns.size_blocks,
+            ns.block_size(),
+            dev.size_bytes()
+        ));
+    }
+    Ok(())
+}
+
+/// What deallocated blocks of `ns` read as (Identify Namespace DLFEAT), when it says.
+pub(crate) fn deallocated(ns: &IdentifyNamespace) -> Option<PassPattern> {
+    match ns.deallocated_read {
+        DeallocatedRead::Zeros => Some(PassPattern::Zero),
+        DeallocatedRead::Ones => Some(PassPattern::One),
+        DeallocatedRead::NotReported => None,
     }
 }
 
@@ -323,26 +373,6 @@ pub fn presample_positions(total_sectors: u64, count: u64, seed: u64) -> Vec<u64
     v
 }
 
-/// One hashed sector.
-pub(crate) struct Sample {
-    lba: u64,
-    hash: [u8; 32],
-    pub(crate) was_expected: bool,
-}
-
-fn read_sector(dev: &dyn BlockIo, lba: u64, buf: &mut AlignedBuffer) -> std::io::Result<()> {
-    let sector = u64::from(dev.logical_sector_size());
-    dev.read_exact_at(buf.as_mut_slice(), lba * sector)
-}
-
-fn is_pattern(data: &[u8], expected: Option<PassPattern>) -> bool {
-    match expected {
-        Some(PassPattern::Zero) => data.iter().all(|&b| b == 0),
-        Some(PassPattern::One) => data.iter().all(|&b| b == 0xFF),
-        _ => false,
-    }
-}
-
 /// Runs an NVMe Format NVM job on `dev` (the namespace, held open exclusively) through
 /// `ctrl` (its controller), then verifies it. Returns the session's end and the firmware
 /// section of the record.
@@ -356,342 +386,70 @@ pub fn run_format_session(
     observer: &dyn WipeObserver,
     cancel: &AtomicBool,
 ) -> (SessionEnd, FirmwareErase) {
+    Session::new(dev, params, cfg, observer, cancel).run("nvme", None, |session, section| {
+        format(session, ctrl, nsid, section)
+    })
+}
+
+/// The steps of [`run_format_session`]; `Err` is an end before the verification.
+fn format(
+    session: &Session<'_>,
+    ctrl: &mut dyn NvmeAdmin,
+    nsid: u32,
+    section: &mut FirmwareErase,
+) -> Steps {
+    let dev = session.dev;
+    let params = session.params;
     let fw = params.firmware.clone().unwrap_or(FirmwareParams {
         method: PolicyMethod::NvmeFormat,
     });
-    let mut section = FirmwareErase {
-        command_set: "nvme".into(),
-        identify_sha256: String::new(),
-        namespace_identify_sha256: None,
-        commands: Vec::new(),
-        expected_content: "unspecified".into(),
-        presampled_sectors: 0,
-        presampled_distinct: 0,
-        presampled_unchanged: 0,
-    };
-    let progress = JobProgress::default();
-    let fail = |section: FirmwareErase, detail: String, progress: JobProgress| {
-        (
-            SessionEnd {
-                outcome: Outcome::Failed,
-                detail: Some(detail),
-                progress,
-                verification: None,
-                verify_seconds: 0.0,
-            },
-            section,
-        )
-    };
+    let nothing = |detail: String| Box::new(failed(detail, JobProgress::default()));
 
     // 1. Identify, right before the erase: the hashes go in the record.
-    let mut page = vec![0u8; nvme::IDENTIFY_LEN];
-    let (r, sent) = nvme::run(
-        ctrl,
-        &nvme::identify(nvme::CNS_CONTROLLER, 0),
-        Some(&mut page),
-        Duration::from_secs(10),
-    );
-    section.commands.push(record_command(&sent));
-    if let Err(e) = r {
-        return fail(section, format!("nothing erased: {e}"), progress);
-    }
-    section.identify_sha256 = hex(&Sha256::digest(&page));
-    let id = match IdentifyController::parse(&page) {
-        Ok(id) => id,
-        Err(e) => return fail(section, format!("nothing erased: {e}"), progress),
-    };
-    let mut ns_page = vec![0u8; nvme::IDENTIFY_LEN];
-    let (r, sent) = nvme::run(
-        ctrl,
-        &nvme::identify(nvme::CNS_NAMESPACE, nsid),
-        Some(&mut ns_page),
-        Duration::from_secs(10),
-    );
-    section.commands.push(record_command(&sent));
-    if let Err(e) = r {
-        return fail(section, format!("nothing erased: {e}"), progress);
-    }
-    section.namespace_identify_sha256 = Some(hex(&Sha256::digest(&ns_page)));
-    let ns = match IdentifyNamespace::parse(&ns_page) {
-        Ok(ns) => ns,
-        Err(e) => return fail(section, format!("nothing erased: {e}"), progress),
-    };
+    let (id, ns) = identify_nvme(ctrl, nsid, section).map_err(nothing)?;
 
     // 2. The drive must advertise what is asked, whatever the plan said.
     let Some(ses) = fw.secure_erase() else {
-        return fail(
-            section,
-            format!(
-                "nothing erased: {} is not run by this session",
-                fw.method.name()
-            ),
-            progress,
-        );
+        return Err(nothing(format!(
+            "nothing erased: {} is not run by this session",
+            fw.method.name()
+        )));
     };
     if !id.format_supported {
-        return fail(
-            section,
+        return Err(nothing(
             "nothing erased: the drive does not advertise Format NVM (OACS bit 1 is 0)".into(),
-            progress,
-        );
+        ));
     }
     if ses == SecureErase::Cryptographic && !id.format_attributes.crypto_erase {
-        return fail(
-            section,
+        return Err(nothing(
             "nothing erased: the drive does not advertise cryptographic erase (FNA bit 2 is 0)"
                 .into(),
-            progress,
-        );
+        ));
     }
-    let sector = u64::from(dev.logical_sector_size());
-    if ns.block_size() != sector || ns.size_blocks * sector != dev.size_bytes() {
-        return fail(
-            section,
-            format!(
-                "nothing erased: Identify Namespace ({} blocks of {} bytes) does not match the block device ({} bytes, {sector}-byte sectors)",
-                ns.size_blocks,
-                ns.block_size(),
-                dev.size_bytes()
-            ),
-            progress,
-        );
-    }
-    let expected = match ns.deallocated_read {
-        DeallocatedRead::Zeros => Some(PassPattern::Zero),
-        DeallocatedRead::Ones => Some(PassPattern::One),
-        DeallocatedRead::NotReported => None,
-    };
-    section.expected_content = match expected {
-        Some(PassPattern::Zero) => "zeros",
-        Some(PassPattern::One) => "ones",
-        _ => "unspecified",
-    }
-    .into();
+    check_namespace(dev, &ns).map_err(nothing)?;
+    let expected = deallocated(&ns);
+    section.expected_content = session::content_name(expected).into();
 
     // 3. Hash the sample sectors before the erase.
-    let samples = match presample(dev, expected, params.sample_seed) {
-        Ok(s) => s,
-        Err(e) => return fail(section, e, progress),
-    };
-    section.presampled_sectors = samples.len() as u64;
-    section.presampled_distinct = samples.iter().filter(|s| !s.was_expected).count() as u64;
-    if cancel.load(Ordering::Relaxed) {
-        return (
-            SessionEnd {
-                outcome: Outcome::Interrupted,
-                detail: Some("stopped by the operator before the erase".into()),
-                progress,
-                verification: None,
-                verify_seconds: 0.0,
-            },
-            section,
-        );
-    }
+    let samples = session
+        .presample(expected, false, section)
+        .map_err(nothing)?;
+    session.stop_if_cancelled()?;
 
     // 4. Format NVM. The command returns when the erase is done.
-    observer.phase(Phase::Firmware { method: fw.method }, dev.size_bytes());
-    observer.progress(0, dev.size_bytes());
+    session.start_erase(fw.method);
     let cmd = nvme::format_nvm(nsid, ns.current_format, ses);
     let started = Instant::now();
     let (r, sent) = nvme::run(ctrl, &cmd, None, FORMAT_TIMEOUT);
-    let erase_seconds = started.elapsed().as_secs_f64();
     section.commands.push(record_command(&sent));
-    let progress = JobProgress {
-        pass_index: params.passes.len() as u32,
-        write_seconds: erase_seconds,
-        ..JobProgress::default()
-    };
+    let progress = erase_progress(params, started.elapsed().as_secs_f64());
     if let Err(e) = r {
-        return fail(section, format!("the erase failed: {e}"), progress);
+        return fail(format!("the erase failed: {e}"), progress);
     }
-    observer.progress(dev.size_bytes(), dev.size_bytes());
-    if let Err(reason) = observer.checkpoint(&progress) {
-        return fail(section, reason, progress);
-    }
+    session.erase_done();
 
     // 5. Verify: NIST sampled read-back against the promised content, and the hashed sectors.
-    observer.before_verify();
-    let end = verify_erase(
-        dev,
-        &samples,
-        expected,
-        params,
-        cfg,
-        observer,
-        cancel,
-        &mut section,
-        progress,
-    );
-    (end, section)
-}
-
-/// Hashes the sample sectors (see [`presample_positions`]) before a firmware erase.
-pub(crate) fn presample(
-    dev: &dyn BlockIo,
-    expected: Option<PassPattern>,
-    seed: u64,
-) -> Result<Vec<Sample>, String> {
-    let sector = u64::from(dev.logical_sector_size());
-    let total = dev.size_bytes() / sector;
-    let mut buf = AlignedBuffer::zeroed(sector as usize);
-    let mut samples = Vec::new();
-    for lba in presample_positions(total, PRESAMPLE_SECTORS, seed) {
-        read_sector(dev, lba, &mut buf).map_err(|e| {
-            format!("nothing erased: sector {lba} could not be read before the erase: {e}")
-        })?;
-        samples.push(Sample {
-            lba,
-            hash: Sha256::digest(buf.as_slice()).into(),
-            was_expected: is_pattern(buf.as_slice(), expected),
-        });
-    }
-    Ok(samples)
-}
-
-/// After a firmware erase: the NIST sampled (or full) read-back against the promised content
-/// when there is one, and the hashed sectors read again (none may still hold its old
-/// content). Fills the section's `presampled_unchanged`; returns the session's end.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn verify_erase(
-    dev: &dyn BlockIo,
-    samples: &[Sample],
-    expected: Option<PassPattern>,
-    params: &WipeParams,
-    cfg: &EngineConfig,
-    observer: &dyn WipeObserver,
-    cancel: &AtomicBool,
-    section: &mut FirmwareErase,
-    mut progress: JobProgress,
-) -> SessionEnd {
-    let sector = u64::from(dev.logical_sector_size());
-    let total = dev.size_bytes() / sector;
-    let mut buf = AlignedBuffer::zeroed(sector as usize);
-    let mode = params.verification;
-    let ranges = match mode {
-        VerificationMode::Full => vec![SectorRange {
-            first: 0,
-            count: total,
-        }],
-        VerificationMode::Sampled => sampling::sampled_ranges(total, params.sample_seed),
-    };
-    let verify_started = Instant::now();
-    let mut errors = ErrorMap::from_ranges(Vec::new());
-    let read_back = match expected {
-        Some(pattern) => {
-            observer.phase(Phase::Verify { mode }, sampling::covered(&ranges) * sector);
-            let content = PassContent::new(pattern, params.cipher, &params.keys[0]);
-            let verify_observer = VerifyOnly { observer };
-            let pipe = Pipeline {
-                dev,
-                cfg,
-                observer: &verify_observer,
-                cancel,
-            };
-            match engine::read_back(&pipe, &content, &ranges, &mut errors) {
-                Ok(r) => Some(r),
-                Err(stop) => {
-                    progress.errors = errors.ranges().to_vec();
-                    let (outcome, detail) = match stop {
-                        Stop::Cancelled => (
-                            Outcome::Interrupted,
-                            "stopped by the operator during the verification".to_string(),
-                        ),
-                        Stop::Aborted(r) => (Outcome::Failed, r),
-                    };
-                    return SessionEnd {
-                        outcome,
-                        detail: Some(detail),
-                        progress,
-                        verification: None,
-                        verify_seconds: verify_started.elapsed().as_secs_f64(),
-                    };
-                }
-            }
-        }
-        None => None,
-    };
-    let mut unchanged = 0u64;
-    let mut unreadable = 0u64;
-    let mut not_pattern = 0u64;
-    for s in samples {
-        match read_sector(dev, s.lba, &mut buf) {
-            Ok(()) => {
-                let now: [u8; 32] = Sha256::digest(buf.as_slice()).into();
-                if !s.was_expected && now == s.hash {
-                    unchanged += 1;
-                }
-                if expected.is_some() && !is_pattern(buf.as_slice(), expected) {
-                    not_pattern += 1;
-                }
-            }
-            Err(_) => unreadable += 1,
-        }
-    }
-    section.presampled_unchanged = unchanged;
-    let verify_seconds = verify_started.elapsed().as_secs_f64();
-    progress.errors = errors.ranges().to_vec();
-    let rb = read_back.unwrap_or_default();
-    let mismatched = rb.mismatched_sectors + not_pattern;
-    let unreadable_total = rb.unreadable_sectors + unreadable;
-    // The hashed sectors are re-read too, but most lie inside the sampled ranges: coverage
-    // counts the read-back alone (or the hashed sectors when there is no pattern to check).
-    let checked = if expected.is_some() {
-        rb.bytes_checked
-    } else {
-        samples.len() as u64 * sector
-    };
-    let passed = mismatched == 0 && unreadable_total == 0 && unchanged == 0;
-    let verification = Verification {
-        mode,
-        result: if passed {
-            VerificationResult::Passed
-        } else {
-            VerificationResult::Failed
-        },
-        bytes_checked: checked,
-        coverage_percent: checked as f64 * 100.0 / dev.size_bytes().max(1) as f64,
-        mismatched_sectors: mismatched,
-        first_mismatch_lba: rb.first_mismatch_lba,
-        unreadable_sectors: unreadable_total,
-    };
-    let detail = if passed {
-        None
-    } else if unchanged > 0 {
-        Some(format!(
-            "{unchanged} of the {} sectors hashed before the erase still hold their old content",
-            samples.len()
-        ))
-    } else {
-        Some(format!(
-            "verification found {mismatched} sectors that are not {} and {unreadable_total} unreadable",
-            section.expected_content
-        ))
-    };
-    SessionEnd {
-        outcome: if passed {
-            Outcome::Passed
-        } else {
-            Outcome::Failed
-        },
-        detail,
-        progress,
-        verification: Some(verification),
-        verify_seconds,
-    }
-}
-
-struct VerifyOnly<'a> {
-    observer: &'a dyn WipeObserver,
-}
-
-impl PassObserver for VerifyOnly<'_> {
-    fn progress(&self, bytes_done: u64, bytes_total: u64) {
-        self.observer.progress(bytes_done, bytes_total);
-    }
-
-    fn checkpoint(&self, _bytes_done: u64, _errors: &ErrorMap) -> Result<(), String> {
-        Ok(())
-    }
+    Ok(session.checkpoint_and_verify(&samples, expected, section, progress))
 }
 
 #[cfg(test)]

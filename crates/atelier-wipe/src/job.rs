@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::engine::{self, BlockIo, EngineConfig, ErrorMap, PassObserver, Pipeline, Stop};
 use crate::method::Method;
 use crate::pattern::{PassContent, StreamCipherKind, StreamKey};
-use crate::sampling::{self, SectorRange};
+use crate::sampling;
 
 /// Everything needed to run — or resume — a wipe of one device. Journaled before the first
 /// write; it holds the pass keys, so a resumed job writes the same stream and the
@@ -323,13 +323,7 @@ pub fn run_session(
     };
     let sector = u64::from(dev.logical_sector_size());
     let total_sectors = dev.size_bytes() / sector;
-    let ranges = match mode {
-        VerificationMode::Full => vec![SectorRange {
-            first: 0,
-            count: total_sectors,
-        }],
-        VerificationMode::Sampled => sampling::sampled_ranges(total_sectors, params.sample_seed),
-    };
+    let ranges = sampling::ranges(mode, total_sectors, params.sample_seed);
     observer.phase(Phase::Verify { mode }, sampling::covered(&ranges) * sector);
     let content = params.content(params.passes.len() - 1);
     let started = Instant::now();
@@ -436,8 +430,10 @@ impl PassObserver for PassCheckpoints<'_> {
     }
 }
 
-struct VerifyProgress<'a> {
-    observer: &'a dyn WipeObserver,
+/// The read-back's progress passed to the observer (a read-back has no checkpoints).
+pub(crate) struct VerifyProgress<'a> {
+    /// Who is told.
+    pub(crate) observer: &'a dyn WipeObserver,
 }
 
 impl PassObserver for VerifyProgress<'_> {

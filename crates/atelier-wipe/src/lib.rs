@@ -18,7 +18,9 @@
 //!   (Clear or Purge); the operator may pick a weaker one only explicitly.
 //! - [`firmware`]: the drive's own erase — capabilities probe (NVMe Identify, ATA IDENTIFY,
 //!   READ NATIVE MAX), NVMe Format NVM with before/after sampling (the sanitize commands
-//!   have their own modules below).
+//!   have their own modules below; the steps every firmware session shares — hashed sample
+//!   sectors, firmware phase, checkpoint, verification — are in the private `session`
+//!   module).
 //! - [`nvme_sanitize`]: NVMe Sanitize (crypto erase, block erase, overwrite), watched through
 //!   the Sanitize Status log, failure mode left with Exit Failure Mode, verified by sampling.
 //! - [`reason`]: the policy's typed reasons (stable code, English text for the record).
@@ -45,6 +47,7 @@ pub mod policy;
 pub mod reason;
 pub mod sampling;
 pub mod scsi_sanitize;
+mod session;
 pub mod unfreeze;
 
 pub use engine::{BlockIo, EngineConfig};

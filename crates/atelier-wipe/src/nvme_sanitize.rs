@@ -30,20 +30,22 @@
 //! Every command sent is recorded (opcode, NSID, CDW10/11, status, duration); of the status
 //! polls, the first and the last (and any that failed) are kept.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use atelier_device::nvme::{
-    self, DeallocatedRead, IdentifyController, IdentifyNamespace, NvmeAdmin, NvmeError,
-    SanitizeAction, SanitizeOptions, SanitizeState, SanitizeStatus, SentCommand,
+    self, IdentifyController, NvmeAdmin, NvmeError, SanitizeAction, SanitizeOptions, SanitizeState,
+    SanitizeStatus, SentCommand,
 };
-use atelier_record::{FirmwareCommand, FirmwareErase, Outcome, PassPattern};
-use sha2::{Digest, Sha256};
+use atelier_record::{FirmwareErase, Outcome, PassPattern};
 
 use crate::engine::{BlockIo, EngineConfig};
-use crate::firmware::{FirmwareParams, presample, verify_erase};
-use crate::job::{JobProgress, Phase, SessionEnd, WipeObserver, WipeParams};
+use crate::firmware::{
+    FirmwareParams, check_namespace, deallocated, identify_nvme, record_command,
+};
+use crate::job::{JobProgress, SessionEnd, WipeObserver, WipeParams};
 use crate::policy::PolicyMethod;
+use crate::session::{self, Session, Steps, erase_progress};
 
 /// How the session waits for the drive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,23 +112,6 @@ pub fn sanitize_command(
     )
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn record(sent: &SentCommand) -> FirmwareCommand {
-    FirmwareCommand {
-        name: sent.command.name().to_string(),
-        opcode: sent.command.opcode,
-        nsid: Some(sent.command.nsid),
-        cdw10: sent.command.cdw10(),
-        cdw11: sent.command.cdw11(),
-        status: sent.status,
-        os_error: sent.os_error.clone(),
-        duration_seconds: sent.duration.as_secs_f64(),
-    }
-}
-
 fn advertised(id: &IdentifyController, action: SanitizeAction) -> Result<(), String> {
     let (ok, bit) = match action {
         SanitizeAction::CryptoErase => (id.sanitize.crypto_erase, "SANICAP.CES, bit 0"),
@@ -140,32 +125,6 @@ fn advertised(id: &IdentifyController, action: SanitizeAction) -> Result<(), Str
         Err(format!(
             "nothing erased: the drive does not advertise this Sanitize operation ({bit} is 0)"
         ))
-    }
-}
-
-fn deallocated(ns: &IdentifyNamespace) -> Option<PassPattern> {
-    match ns.deallocated_read {
-        DeallocatedRead::Zeros => Some(PassPattern::Zero),
-        DeallocatedRead::Ones => Some(PassPattern::One),
-        DeallocatedRead::NotReported => None,
-    }
-}
-
-fn content_name(p: Option<PassPattern>) -> &'static str {
-    match p {
-        Some(PassPattern::Zero) => "zeros",
-        Some(PassPattern::One) => "ones",
-        _ => "unspecified",
-    }
-}
-
-fn end(outcome: Outcome, detail: String, progress: JobProgress) -> SessionEnd {
-    SessionEnd {
-        outcome,
-        detail: Some(detail),
-        progress,
-        verification: None,
-        verify_seconds: 0.0,
     }
 }
 
@@ -184,83 +143,41 @@ pub fn run_sanitize_session(
     polling: &SanitizePolling,
     on_tick: &mut dyn FnMut(&SanitizeTick),
 ) -> (SessionEnd, FirmwareErase) {
+    Session::new(dev, params, cfg, observer, cancel).run("nvme", None, |session, section| {
+        sanitize(session, ctrl, nsid, polling, on_tick, section)
+    })
+}
+
+/// The steps of [`run_sanitize_session`]; `Err` is an end before the verification.
+fn sanitize(
+    session: &Session<'_>,
+    ctrl: &mut dyn NvmeAdmin,
+    nsid: u32,
+    polling: &SanitizePolling,
+    on_tick: &mut dyn FnMut(&SanitizeTick),
+    section: &mut FirmwareErase,
+) -> Steps {
+    let Session {
+        dev,
+        params,
+        observer,
+        ..
+    } = *session;
     let fw = params.firmware.clone().unwrap_or(FirmwareParams {
         method: PolicyMethod::NvmeSanitizeCrypto,
     });
-    let mut section = FirmwareErase {
-        command_set: "nvme".into(),
-        identify_sha256: String::new(),
-        namespace_identify_sha256: None,
-        commands: Vec::new(),
-        expected_content: "unspecified".into(),
-        presampled_sectors: 0,
-        presampled_distinct: 0,
-        presampled_unchanged: 0,
-    };
-    let failed = |section: FirmwareErase, detail: String| {
-        (
-            end(Outcome::Failed, detail, JobProgress::default()),
-            section,
-        )
-    };
+    let failed = |detail: String| Box::new(session::failed(detail, JobProgress::default()));
     let Some(action) = sanitize_action(fw.method) else {
-        return failed(
-            section,
-            format!(
-                "nothing erased: {} is not run by the NVMe Sanitize session",
-                fw.method.name()
-            ),
-        );
+        return Err(failed(format!(
+            "nothing erased: {} is not run by the NVMe Sanitize session",
+            fw.method.name()
+        )));
     };
 
     // 1. Identify, right before: the hashes go in the record; the action must be advertised.
-    let mut page = vec![0u8; nvme::IDENTIFY_LEN];
-    let (r, sent) = nvme::run(
-        ctrl,
-        &nvme::identify(nvme::CNS_CONTROLLER, 0),
-        Some(&mut page),
-        Duration::from_secs(10),
-    );
-    section.commands.push(record(&sent));
-    if let Err(e) = r {
-        return failed(section, format!("nothing erased: {e}"));
-    }
-    section.identify_sha256 = hex(&Sha256::digest(&page));
-    let id = match IdentifyController::parse(&page) {
-        Ok(id) => id,
-        Err(e) => return failed(section, format!("nothing erased: {e}")),
-    };
-    let mut ns_page = vec![0u8; nvme::IDENTIFY_LEN];
-    let (r, sent) = nvme::run(
-        ctrl,
-        &nvme::identify(nvme::CNS_NAMESPACE, nsid),
-        Some(&mut ns_page),
-        Duration::from_secs(10),
-    );
-    section.commands.push(record(&sent));
-    if let Err(e) = r {
-        return failed(section, format!("nothing erased: {e}"));
-    }
-    section.namespace_identify_sha256 = Some(hex(&Sha256::digest(&ns_page)));
-    let ns = match IdentifyNamespace::parse(&ns_page) {
-        Ok(ns) => ns,
-        Err(e) => return failed(section, format!("nothing erased: {e}")),
-    };
-    if let Err(why) = advertised(&id, action) {
-        return failed(section, why);
-    }
-    let sector = u64::from(dev.logical_sector_size());
-    if ns.block_size() != sector || ns.size_blocks * sector != dev.size_bytes() {
-        return failed(
-            section,
-            format!(
-                "nothing erased: Identify Namespace ({} blocks of {} bytes) does not match the block device ({} bytes, {sector}-byte sectors)",
-                ns.size_blocks,
-                ns.block_size(),
-                dev.size_bytes()
-            ),
-        );
-    }
+    let (id, ns) = identify_nvme(ctrl, nsid, section).map_err(failed)?;
+    advertised(&id, action).map_err(failed)?;
+    check_namespace(dev, &ns).map_err(failed)?;
     let cmd = sanitize_command(action, id.sanitize.no_deallocate_inhibited);
     let no_deallocate = cmd.cdw10() & (1 << 9) != 0;
     // Overwrite without deallocation: the pattern (zeros) is read back. Otherwise the blocks
@@ -270,63 +187,48 @@ pub fn run_sanitize_session(
     } else {
         deallocated(&ns)
     };
-    section.expected_content = content_name(expected).into();
+    section.expected_content = session::content_name(expected).into();
 
     // 2. What the drive is doing now.
     let (r, sent) = poll(ctrl);
-    section.commands.push(record(&sent));
+    section.commands.push(record_command(&sent));
     let before = match r {
         Ok(s) => s,
-        Err(e) => return failed(section, format!("nothing erased: {e}")),
+        Err(e) => return Err(failed(format!("nothing erased: {e}"))),
     };
     let adopt = before.state == SanitizeState::InProgress;
     if adopt && before.last_action() != Some(action) {
-        return failed(
-            section,
-            format!(
-                "nothing erased by this session: another sanitize operation is in progress on the drive (SCDW10 {:#x}, {:.0} %); wait for it to finish, then run the wipe again",
-                before.last_cdw10,
-                before.percent()
-            ),
-        );
+        return Err(failed(format!(
+            "nothing erased by this session: another sanitize operation is in progress on the drive (SCDW10 {:#x}, {:.0} %); wait for it to finish, then run the wipe again",
+            before.last_cdw10,
+            before.percent()
+        )));
     }
 
     // 3. Hash the sample sectors (impossible while an operation runs: I/O is refused).
     let samples = if adopt {
         Vec::new()
     } else {
-        match presample(dev, expected, params.sample_seed) {
-            Ok(s) => s,
-            Err(e) => return failed(section, e),
-        }
+        session
+            .presample(expected, false, section)
+            .map_err(failed)?
     };
-    section.presampled_sectors = samples.len() as u64;
-    section.presampled_distinct = samples.iter().filter(|s| !s.was_expected).count() as u64;
-    if cancel.load(Ordering::Relaxed) && !adopt {
-        return (
-            end(
-                Outcome::Interrupted,
-                "stopped by the operator before the erase".into(),
-                JobProgress::default(),
-            ),
-            section,
-        );
+    if !adopt {
+        session.stop_if_cancelled()?;
     }
 
     // 4. Sanitize (or the operation already running).
-    observer.phase(Phase::Firmware { method: fw.method }, dev.size_bytes());
-    observer.progress(0, dev.size_bytes());
+    session.start_erase(fw.method);
     let started = Instant::now();
     if !adopt {
         let (r, sent) = nvme::run(ctrl, &cmd, None, Duration::from_secs(60));
-        section.commands.push(record(&sent));
+        section.commands.push(record_command(&sent));
         if let Err(e) = r {
             // A Sanitize that does not complete successfully starts nothing and alters no
             // user data (Base 2.1 §5.1.22).
-            return failed(
-                section,
-                format!("nothing erased: the drive refused the Sanitize command: {e}"),
-            );
+            return Err(failed(format!(
+                "nothing erased: the drive refused the Sanitize command: {e}"
+            )));
         }
     }
     let watched_cdw10 = if adopt {
@@ -343,11 +245,7 @@ pub fn run_sanitize_session(
     let mut first_poll_recorded = false;
     let mut silence_recorded = false;
     let mut last_ok: Option<SentCommand> = None;
-    let progress_at = |seconds: f64| JobProgress {
-        pass_index: params.passes.len() as u32,
-        write_seconds: seconds,
-        ..JobProgress::default()
-    };
+    let progress_at = |seconds: f64| erase_progress(params, seconds);
     let done = loop {
         let (r, sent) = poll(ctrl);
         match r {
@@ -355,7 +253,7 @@ pub fn run_sanitize_session(
                 last_contact = Instant::now();
                 silence_recorded = false;
                 if !first_poll_recorded {
-                    section.commands.push(record(&sent));
+                    section.commands.push(record_command(&sent));
                     first_poll_recorded = true;
                 } else {
                     last_ok = Some(sent);
@@ -383,52 +281,43 @@ pub fn run_sanitize_session(
             Err(e) => {
                 // One record per silence, not one per retry.
                 if !silence_recorded {
-                    section.commands.push(record(&sent));
+                    section.commands.push(record_command(&sent));
                     silence_recorded = true;
                 }
                 if last_contact.elapsed() >= polling.silence {
-                    return (
-                        end(
-                            Outcome::Interrupted,
-                            format!(
-                                "the controller stopped answering during the sanitize ({e}); a drive that loses power resumes its sanitize when powered again — run `atelier wipe --resume` to wait for it and verify"
-                            ),
-                            progress_at(started.elapsed().as_secs_f64()),
+                    return Err(Box::new(session::end(
+                        Outcome::Interrupted,
+                        format!(
+                            "the controller stopped answering during the sanitize ({e}); a drive that loses power resumes its sanitize when powered again — run `atelier wipe --resume` to wait for it and verify"
                         ),
-                        section,
-                    );
+                        progress_at(started.elapsed().as_secs_f64()),
+                    )));
                 }
             }
         }
-        if cancel.load(Ordering::Relaxed) {
+        if session.cancelled() {
             if let Some(s) = last_ok.take() {
-                section.commands.push(record(&s));
+                section.commands.push(record_command(&s));
             }
-            return (
-                end(
-                    Outcome::Interrupted,
-                    "stopped watching at the operator's request; the drive goes on with its sanitize by itself (it cannot be stopped) — run `atelier wipe --resume` to wait for it and verify".into(),
-                    progress_at(started.elapsed().as_secs_f64()),
-                ),
-                section,
-            );
+            return Err(Box::new(session::end(
+                Outcome::Interrupted,
+                "stopped watching at the operator's request; the drive goes on with its sanitize by itself (it cannot be stopped) — run `atelier wipe --resume` to wait for it and verify",
+                progress_at(started.elapsed().as_secs_f64()),
+            )));
         }
         if started.elapsed() >= polling.timeout {
             if let Some(s) = last_ok.take() {
-                section.commands.push(record(&s));
+                section.commands.push(record_command(&s));
             }
-            return failed(
-                section,
-                format!(
-                    "the sanitize did not finish within {} s; the drive may still be working: run the wipe again later",
-                    polling.timeout.as_secs()
-                ),
-            );
+            return Err(failed(format!(
+                "the sanitize did not finish within {} s; the drive may still be working: run the wipe again later",
+                polling.timeout.as_secs()
+            )));
         }
         std::thread::sleep(polling.interval);
     };
     if let Some(s) = last_ok.take() {
-        section.commands.push(record(&s));
+        section.commands.push(record_command(&s));
     }
     let erase_seconds = started.elapsed().as_secs_f64();
     let progress = progress_at(erase_seconds);
@@ -440,76 +329,51 @@ pub fn run_sanitize_session(
             // is usable again, and say plainly that nothing is proven erased.
             let exit = nvme::sanitize(SanitizeAction::ExitFailureMode, SanitizeOptions::default());
             let (r, sent) = nvme::run(ctrl, &exit, None, Duration::from_secs(60));
-            section.commands.push(record(&sent));
+            section.commands.push(record_command(&sent));
             let exit_said = match r {
                 Ok(_) => "the bench sent Exit Failure Mode and the drive left failure mode".into(),
                 Err(e) => format!(
                     "Exit Failure Mode was refused ({e}); the drive stays in sanitize failure mode until a sanitize succeeds"
                 ),
             };
-            return (
-                end(
-                    Outcome::Failed,
-                    format!(
-                        "the drive reported that the sanitize failed (Sanitize Status SSTAT = 011b); {exit_said}. The data may be only partly erased: the drive is NOT sanitized — run the wipe again, or retire the drive"
-                    ),
-                    progress,
+            return session::fail(
+                format!(
+                    "the drive reported that the sanitize failed (Sanitize Status SSTAT = 011b); {exit_said}. The data may be only partly erased: the drive is NOT sanitized — run the wipe again, or retire the drive"
                 ),
-                section,
+                progress,
             );
         }
         other => {
-            return failed(
-                section,
-                format!(
-                    "the Sanitize Status log does not show the operation ({other:?}); nothing is proven erased"
-                ),
-            );
+            return Err(failed(format!(
+                "the Sanitize Status log does not show the operation ({other:?}); nothing is proven erased"
+            )));
         }
     }
     if done.last_cdw10 != watched_cdw10 {
-        return failed(
-            section,
-            format!(
-                "the Sanitize Status log reports another operation (SCDW10 {:#x}, sent {watched_cdw10:#x}); nothing is proven erased",
-                done.last_cdw10
-            ),
-        );
+        return Err(failed(format!(
+            "the Sanitize Status log reports another operation (SCDW10 {:#x}, sent {watched_cdw10:#x}); nothing is proven erased",
+            done.last_cdw10
+        )));
     }
     if done.state == SanitizeState::CompletedNoDeallocate {
         // No-Deallocate was asked but the drive deallocated anyway: DLFEAT applies.
         expected = deallocated(&ns);
-        section.expected_content = content_name(expected).into();
+        section.expected_content = session::content_name(expected).into();
     }
     if adopt && expected.is_none() {
-        return (
-            end(
-                Outcome::Failed,
-                "the sanitize started before this session completed, but nothing can prove it: no sector was hashed before it and the drive does not say what erased blocks read as (DLFEAT)".into(),
-                progress,
-            ),
-            section,
+        return session::fail(
+            "the sanitize started before this session completed, but nothing can prove it: no sector was hashed before it and the drive does not say what erased blocks read as (DLFEAT)",
+            progress,
         );
     }
-    observer.progress(size, size);
+    session.erase_done();
+    // The journal's refusal ends the session with no progress (unlike the other methods).
     if let Err(reason) = observer.checkpoint(&progress) {
-        return failed(section, reason);
+        return Err(failed(reason));
     }
 
     // 6. Verify.
-    observer.before_verify();
-    let end = verify_erase(
-        dev,
-        &samples,
-        expected,
-        params,
-        cfg,
-        observer,
-        cancel,
-        &mut section,
-        progress,
-    );
-    (end, section)
+    Ok(session.verify(&samples, expected, section, progress))
 }
 
 fn poll(ctrl: &mut dyn NvmeAdmin) -> (Result<SanitizeStatus, NvmeError>, SentCommand) {

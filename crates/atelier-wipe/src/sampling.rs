@@ -9,6 +9,8 @@
 
 /// Number of equal subsections of a sampled verification.
 pub const SUBSECTIONS: u64 = 1000;
+use atelier_record::VerificationMode;
+
 /// Minimum share of the device a sampled verification reads, in percent.
 pub const MIN_COVERAGE_PERCENT: u64 = 10;
 
@@ -86,6 +88,18 @@ fn normalise(mut ranges: Vec<SectorRange>) -> Vec<SectorRange> {
         }
     }
     out
+}
+
+/// The ranges a read-back in `mode` covers on a device of `total` sectors: all of it, or the
+/// sample of [`sampled_ranges`] drawn with `seed`.
+pub fn ranges(mode: VerificationMode, total: u64, seed: u64) -> Vec<SectorRange> {
+    match mode {
+        VerificationMode::Full => vec![SectorRange {
+            first: 0,
+            count: total,
+        }],
+        VerificationMode::Sampled => sampled_ranges(total, seed),
+    }
 }
 
 /// Total sectors covered by `ranges` (assumed normalised).

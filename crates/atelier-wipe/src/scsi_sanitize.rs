@@ -27,21 +27,21 @@
 //! Every command is recorded (operation code, service action, parameter list length, SCSI
 //! status, duration); the REQUEST SENSE polls as one entry with their count.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use atelier_device::ata::AtaData;
 use atelier_device::scsi::{
     self, CommandSupport, OverwriteParams, SanitizeAction, SanitizeState, ScsiCommand, ScsiError,
 };
-use atelier_record::{FirmwareCommand, FirmwareErase, Outcome, PassPattern};
+use atelier_record::{FirmwareCommand, FirmwareErase, PassPattern};
 use sha2::{Digest, Sha256};
 
 use crate::BlockIo;
 use crate::engine::EngineConfig;
-use crate::firmware::{PRESAMPLE_SECTORS, Sample, presample, presample_positions, verify_erase};
-use crate::job::{JobProgress, Phase, SessionEnd, WipeObserver, WipeParams};
+use crate::job::{JobProgress, SessionEnd, WipeObserver, WipeParams};
 use crate::policy::PolicyMethod;
+use crate::session::{self, Session, Steps, erase_progress, fail, failed, hex};
 
 /// How the sanitize is polled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,10 +72,6 @@ pub fn action_of(method: PolicyMethod) -> Option<SanitizeAction> {
         PolicyMethod::ScsiSanitizeOverwrite => Some(SanitizeAction::Overwrite),
         _ => None,
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Sends one command and records it: name, operation code, service action (in `cdw10`),
@@ -122,40 +118,12 @@ fn send(
     result
 }
 
-/// Marks the hashed sectors that were blank (all 00h or all FFh) before an erase whose
-/// content is not specified: an erased block reads as one or the other, so such a sector
-/// proves nothing by staying the same. The positions are those [`presample`] read, in order.
-pub(crate) fn mark_blank_samples(dev: &dyn BlockIo, samples: &mut [Sample], seed: u64) {
-    let sector = u64::from(dev.logical_sector_size());
-    let total = dev.size_bytes() / sector;
-    let mut buf = atelier_device::AlignedBuffer::zeroed(sector as usize);
-    let positions = presample_positions(total, PRESAMPLE_SECTORS, seed);
-    for (s, lba) in samples.iter_mut().zip(positions) {
-        if dev.read_exact_at(buf.as_mut_slice(), lba * sector).is_ok() {
-            let b = buf.as_slice();
-            if b.iter().all(|&x| x == 0) || b.iter().all(|&x| x == 0xFF) {
-                s.was_expected = true;
-            }
-        }
-    }
-}
-
 /// Why the poll loop stopped without the drive saying "done".
 enum PollEnd {
     /// SANITIZE COMMAND FAILED.
     DriveFailed,
     /// The bench gave up (timeout, lost drive, unexpected sense), with the reason.
     Gave(String),
-}
-
-fn end(outcome: Outcome, detail: String, progress: JobProgress) -> SessionEnd {
-    SessionEnd {
-        outcome,
-        detail: Some(detail),
-        progress,
-        verification: None,
-        verify_seconds: 0.0,
-    }
 }
 
 /// Runs a SCSI SANITIZE job on `dev` (the disk, held open exclusively) through `scsi` (its
@@ -171,39 +139,35 @@ pub fn run_scsi_sanitize_session(
     cancel: &AtomicBool,
     timing: &PollTiming,
 ) -> (SessionEnd, FirmwareErase) {
-    let mut section = FirmwareErase {
-        command_set: "scsi".into(),
-        identify_sha256: String::new(),
-        namespace_identify_sha256: None,
-        commands: Vec::new(),
-        expected_content: "unspecified".into(),
-        presampled_sectors: 0,
-        presampled_distinct: 0,
-        presampled_unchanged: 0,
-    };
-    let progress = JobProgress::default();
+    Session::new(dev, params, cfg, observer, cancel).run("scsi", None, |session, section| {
+        scsi_sanitize(session, scsi_dev, timing, section)
+    })
+}
+
+/// The steps of [`run_scsi_sanitize_session`]; `Err` is an end before the verification.
+fn scsi_sanitize(
+    session: &Session<'_>,
+    scsi_dev: &mut dyn ScsiCommand,
+    timing: &PollTiming,
+    section: &mut FirmwareErase,
+) -> Steps {
+    let Session {
+        dev,
+        params,
+        observer,
+        ..
+    } = *session;
+    let nothing = |detail: String| Box::new(failed(detail, JobProgress::default()));
     let Some(method) = params.firmware.as_ref().map(|f| f.method) else {
-        return (
-            end(
-                Outcome::Failed,
-                "nothing erased: no firmware method in the job".into(),
-                progress,
-            ),
-            section,
-        );
+        return Err(nothing(
+            "nothing erased: no firmware method in the job".into(),
+        ));
     };
     let Some(action) = action_of(method) else {
-        return (
-            end(
-                Outcome::Failed,
-                format!(
-                    "nothing erased: {} is not a SCSI SANITIZE method",
-                    method.name()
-                ),
-                progress,
-            ),
-            section,
-        );
+        return Err(nothing(format!(
+            "nothing erased: {} is not a SCSI SANITIZE method",
+            method.name()
+        )));
     };
 
     // 1. The drive must support the service action now.
@@ -213,27 +177,20 @@ pub fn run_scsi_sanitize_session(
         u16::from(action.code()),
         scsi::ONE_COMMAND_ALLOC,
     );
-    let r = send(
+    send(
         scsi_dev,
         "report-supported-operation-codes",
         &cdb,
         AtaData::In(&mut page),
         Duration::from_secs(10),
         &mut section.commands,
-    );
-    if let Err(e) = r {
-        return (
-            end(
-                Outcome::Failed,
-                format!(
-                    "nothing erased: the drive did not say whether it supports SANITIZE {}: {e}",
-                    action.name()
-                ),
-                progress,
-            ),
-            section,
-        );
-    }
+    )
+    .map_err(|e| {
+        nothing(format!(
+            "nothing erased: the drive did not say whether it supports SANITIZE {}: {e}",
+            action.name()
+        ))
+    })?;
     section.identify_sha256 = hex(&Sha256::digest(&page));
     match scsi::parse_one_command(&page, scsi::SANITIZE) {
         Ok(s) if s.supported() => {}
@@ -242,62 +199,35 @@ pub fn run_scsi_sanitize_session(
                 CommandSupport::NotAvailable => "cannot say now",
                 _ => "does not support it",
             };
-            return (
-                end(
-                    Outcome::Failed,
-                    format!(
-                        "nothing erased: asked about SANITIZE {}, the drive {what} (REPORT SUPPORTED OPERATION CODES)",
-                        action.name()
-                    ),
-                    progress,
-                ),
-                section,
-            );
+            return Err(nothing(format!(
+                "nothing erased: asked about SANITIZE {}, the drive {what} (REPORT SUPPORTED OPERATION CODES)",
+                action.name()
+            )));
         }
-        Err(e) => {
-            return (
-                end(Outcome::Failed, format!("nothing erased: {e}"), progress),
-                section,
-            );
-        }
+        Err(e) => return Err(nothing(format!("nothing erased: {e}"))),
     }
 
     // 2. Nothing running, nothing failed.
     let mut sense = vec![0u8; usize::from(scsi::SENSE_ALLOC)];
-    let r = send(
+    send(
         scsi_dev,
         "request-sense",
         &scsi::request_sense_cdb(scsi::SENSE_ALLOC, false),
         AtaData::In(&mut sense),
         Duration::from_secs(10),
         &mut section.commands,
-    );
-    if let Err(e) = r {
-        return (
-            end(Outcome::Failed, format!("nothing erased: {e}"), progress),
-            section,
-        );
-    }
+    )
+    .map_err(|e| nothing(format!("nothing erased: {e}")))?;
     match scsi::sanitize_state(&sense) {
         SanitizeState::InProgress(_) => {
-            return (
-                end(
-                    Outcome::Failed,
-                    "nothing erased by this job: a sanitize is already running on the drive; wait for it to finish, then run the wipe again".into(),
-                    progress,
-                ),
-                section,
-            );
+            return Err(nothing(
+                "nothing erased by this job: a sanitize is already running on the drive; wait for it to finish, then run the wipe again".into(),
+            ));
         }
         SanitizeState::Failed => {
-            return (
-                end(
-                    Outcome::Failed,
-                    "nothing erased by this job: the drive is in sanitize failure mode from an earlier SANITIZE".into(),
-                    progress,
-                ),
-                section,
-            );
+            return Err(nothing(
+                "nothing erased by this job: the drive is in sanitize failure mode from an earlier SANITIZE".into(),
+            ));
         }
         SanitizeState::Idle | SanitizeState::Other(_) => {}
     }
@@ -308,47 +238,19 @@ pub fn run_scsi_sanitize_session(
         SanitizeAction::Overwrite => Some(PassPattern::Zero),
         _ => None,
     };
-    section.expected_content = if expected.is_some() {
-        "zeros"
-    } else {
-        "unspecified"
-    }
-    .into();
-    let mut samples = match presample(dev, expected, params.sample_seed) {
-        Ok(s) => s,
-        Err(e) => return (end(Outcome::Failed, e, progress), section),
-    };
-    if expected.is_none() {
-        mark_blank_samples(dev, &mut samples, params.sample_seed);
-    }
-    section.presampled_sectors = samples.len() as u64;
-    section.presampled_distinct = samples.iter().filter(|s| !s.was_expected).count() as u64;
-    if cancel.load(Ordering::Relaxed) {
-        return (
-            end(
-                Outcome::Interrupted,
-                "stopped by the operator before the erase".into(),
-                progress,
-            ),
-            section,
-        );
-    }
+    section.expected_content = session::content_name(expected).into();
+    let samples = session
+        .presample(expected, expected.is_none(), section)
+        .map_err(nothing)?;
+    session.stop_if_cancelled()?;
 
     // 4. SANITIZE, IMMED and AUSE.
     let size = dev.size_bytes();
-    observer.phase(Phase::Firmware { method }, size);
-    observer.progress(0, size);
+    session.start_erase(method);
     let list = match action {
         SanitizeAction::Overwrite => {
-            match scsi::overwrite_parameter_list(&overwrite, dev.logical_sector_size()) {
-                Ok(l) => l,
-                Err(e) => {
-                    return (
-                        end(Outcome::Failed, format!("nothing erased: {e}"), progress),
-                        section,
-                    );
-                }
-            }
+            scsi::overwrite_parameter_list(&overwrite, dev.logical_sector_size())
+                .map_err(|e| nothing(format!("nothing erased: {e}")))?
         }
         _ => Vec::new(),
     };
@@ -360,27 +262,20 @@ pub fn run_scsi_sanitize_session(
     } else {
         AtaData::Out(&list)
     };
-    let r = send(
+    send(
         scsi_dev,
         "sanitize",
         &cdb,
         data,
         Duration::from_secs(60),
         &mut section.commands,
-    );
-    if let Err(e) = r {
-        return (
-            end(
-                Outcome::Failed,
-                format!(
-                    "nothing erased: the drive refused SANITIZE {}: {e}",
-                    action.name()
-                ),
-                progress,
-            ),
-            section,
-        );
-    }
+    )
+    .map_err(|e| {
+        nothing(format!(
+            "nothing erased: the drive refused SANITIZE {}: {e}",
+            action.name()
+        ))
+    })?;
 
     // 5. Poll until the drive says it is done.
     let mut polls = 0u32;
@@ -441,12 +336,7 @@ pub fn run_scsi_sanitize_session(
         os_error: last_error,
         duration_seconds: poll_started.elapsed().as_secs_f64(),
     });
-    let erase_seconds = started.elapsed().as_secs_f64();
-    let progress = JobProgress {
-        pass_index: params.passes.len() as u32,
-        write_seconds: erase_seconds,
-        ..JobProgress::default()
-    };
+    let progress = erase_progress(params, started.elapsed().as_secs_f64());
     match outcome {
         Ok(()) => {}
         Err(PollEnd::DriveFailed) => {
@@ -463,37 +353,18 @@ pub fn run_scsi_sanitize_session(
                 Ok(()) => "failure mode exited (EXIT FAILURE MODE); the drive is usable again but its data may remain".to_string(),
                 Err(e) => format!("EXIT FAILURE MODE failed too ({e}); the drive may refuse reads and writes until a sanitize succeeds"),
             };
-            return (
-                end(
-                    Outcome::Failed,
-                    format!(
-                        "the drive reported SANITIZE COMMAND FAILED (31h/03h) for {}: {after}",
-                        action.name()
-                    ),
-                    progress,
+            return fail(
+                format!(
+                    "the drive reported SANITIZE COMMAND FAILED (31h/03h) for {}: {after}",
+                    action.name()
                 ),
-                section,
+                progress,
             );
         }
-        Err(PollEnd::Gave(why)) => return (end(Outcome::Failed, why, progress), section),
+        Err(PollEnd::Gave(why)) => return fail(why, progress),
     }
-    observer.progress(size, size);
-    if let Err(reason) = observer.checkpoint(&progress) {
-        return (end(Outcome::Failed, reason, progress), section);
-    }
+    session.erase_done();
 
     // 6. Verify.
-    observer.before_verify();
-    let end = verify_erase(
-        dev,
-        &samples,
-        expected,
-        params,
-        cfg,
-        observer,
-        cancel,
-        &mut section,
-        progress,
-    );
-    (end, section)
+    Ok(session.checkpoint_and_verify(&samples, expected, section, progress))
 }

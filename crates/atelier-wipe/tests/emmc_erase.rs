@@ -10,26 +10,17 @@ use std::sync::{Arc, Mutex};
 
 use atelier_device::emmc::EmmcError;
 use atelier_device::{DirectDevice, SystemRoot, find};
-use atelier_record::{NistCategory, Outcome, VerificationResult};
+use atelier_record::{FirmwareErase, NistCategory, Outcome, VerificationResult};
 use atelier_testkit::{LoopDevice, LoopOptions, canary_block, device_tier, sectors_with_canary};
 use atelier_wipe::emmc_erase::{EmmcEraser, KernelEmmc, run_emmc_secure_erase_session};
 use atelier_wipe::policy::{
     self, Capabilities, EmmcCapabilities, MediaClass, PolicyMethod, PolicyReason, Requested,
 };
-use atelier_wipe::{EngineConfig, JobProgress, Phase, WipeObserver};
-use common::MemoryDisk;
+use atelier_wipe::{BlockIo, EngineConfig, SessionEnd};
+use common::{MemoryDisk, Quiet};
 
 const SECTOR: u64 = 512;
 const SECTORS: u64 = 65_536;
-
-struct Quiet;
-impl WipeObserver for Quiet {
-    fn phase(&self, _phase: Phase, _bytes_total: u64) {}
-    fn progress(&self, _bytes_done: u64, _bytes_total: u64) {}
-    fn checkpoint(&self, _progress: &JobProgress) -> Result<(), String> {
-        Ok(())
-    }
-}
 
 /// An in-memory eMMC: its secure erase leaves every byte at `erased` (ERASED_MEM_CONT), or
 /// nothing when it lies; mmc-utils is missing.
@@ -64,6 +55,18 @@ fn params(size: u64) -> atelier_wipe::WipeParams {
         size,
     );
     common::firmware_params(&device, PolicyMethod::EmmcSecureErase)
+}
+
+/// A secure erase session with `eraser` on all of `dev`.
+fn run(dev: &dyn BlockIo, eraser: &mut dyn EmmcEraser) -> (SessionEnd, FirmwareErase) {
+    run_emmc_secure_erase_session(
+        dev,
+        eraser,
+        &params(dev.size_bytes()),
+        &EngineConfig::default(),
+        &Quiet,
+        &AtomicBool::new(false),
+    )
 }
 
 fn card(content: impl Fn(usize) -> u8) -> Arc<Mutex<Vec<u8>>> {
@@ -132,22 +135,17 @@ fn a_card_that_erases_passes_and_mmc_utils_missing_is_recorded() {
         erased: 0x00,
         lies: false,
     };
-    let (end, section) = run_emmc_secure_erase_session(
-        &disk,
-        &mut eraser,
-        &params(SECTORS * SECTOR),
-        &EngineConfig::default(),
-        &Quiet,
-        &AtomicBool::new(false),
-    );
+    let (end, section) = run(&disk, &mut eraser);
     assert_eq!(end.outcome, Outcome::Passed, "{:?}", end.detail);
     assert_eq!(section.command_set, "emmc");
     // Blank sectors prove nothing and are not counted; the canary ones all changed.
     assert!(section.presampled_distinct > 50, "{section:?}");
     assert!(section.presampled_distinct < section.presampled_sectors);
     assert_eq!(section.presampled_unchanged, 0);
-    let names: Vec<_> = section.commands.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["blksecdiscard", "mmc-sanitize"]);
+    assert_eq!(
+        common::command_names(&section),
+        ["blksecdiscard", "mmc-sanitize"]
+    );
     assert_eq!(section.commands[0].status, Some(0));
     assert!(
         section.commands[1]
@@ -170,14 +168,7 @@ fn a_card_that_lies_is_caught() {
         erased: 0xFF,
         lies: true,
     };
-    let (end, section) = run_emmc_secure_erase_session(
-        &disk,
-        &mut eraser,
-        &params(SECTORS * SECTOR),
-        &EngineConfig::default(),
-        &Quiet,
-        &AtomicBool::new(false),
-    );
+    let (end, section) = run(&disk, &mut eraser);
     assert_eq!(end.outcome, Outcome::Failed);
     assert_eq!(section.presampled_unchanged, section.presampled_sectors);
 }
@@ -195,14 +186,7 @@ fn loop_device_secure_erase_is_refused_by_the_kernel_and_nothing_is_erased() {
         .expect("the loop device is listed");
     let direct = DirectDevice::open(dev.path(), &planned, true).expect("open the loop device");
     let mut eraser = KernelEmmc::new(dev.path());
-    let (end, section) = run_emmc_secure_erase_session(
-        &direct,
-        &mut eraser,
-        &params(dev.size()),
-        &EngineConfig::default(),
-        &Quiet,
-        &AtomicBool::new(false),
-    );
+    let (end, section) = run(&direct, &mut eraser);
     drop(direct);
     assert_eq!(end.outcome, Outcome::Failed);
     let detail = end.detail.unwrap();

@@ -6,10 +6,7 @@
 
 mod common;
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atelier_device::ata::{self, AtaIdentify, AtaPassword};
@@ -19,72 +16,19 @@ use atelier_wipe::ata_security::{
     PasswordJournal, Recovery, RecoveryError, recover, run_security_erase_session,
 };
 use atelier_wipe::policy::PolicyMethod;
-use atelier_wipe::{EngineConfig, JobProgress, Phase, WipeObserver, WipeParams};
-use common::MemoryDisk;
+use atelier_wipe::{EngineConfig, WipeParams};
+use common::{MemJournal, MemoryDisk, Quiet};
 
 const SECTOR: u64 = 512;
 const SECTORS: u64 = 65_536; // 32 MiB of backing buffer
-
-#[derive(Default)]
-struct MemJournal {
-    entries: RefCell<HashMap<(String, String), String>>,
-    saved: RefCell<Vec<String>>,
-}
-
-impl PasswordJournal for MemJournal {
-    fn save(&self, serial: &str, model: &str, password: &str) -> Result<(), String> {
-        self.saved.borrow_mut().push(password.to_string());
-        self.entries
-            .borrow_mut()
-            .insert((serial.into(), model.into()), password.into());
-        Ok(())
-    }
-    fn find(&self, serial: &str, model: &str) -> Result<Option<String>, String> {
-        Ok(self
-            .entries
-            .borrow()
-            .get(&(serial.to_string(), model.to_string()))
-            .cloned())
-    }
-    fn remove(&self, serial: &str, model: &str) -> Result<(), String> {
-        self.entries
-            .borrow_mut()
-            .remove(&(serial.to_string(), model.to_string()));
-        Ok(())
-    }
-}
-
-struct Quiet;
-impl WipeObserver for Quiet {
-    fn phase(&self, _phase: Phase, _bytes_total: u64) {}
-    fn progress(&self, _bytes_done: u64, _bytes_total: u64) {}
-    fn checkpoint(&self, _progress: &JobProgress) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-fn captured_page() -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
-            "../atelier-device/tests/fixtures/drive-pages-qemu/sata-ATL-SATA-01.identify.bin",
-        ),
-    )
-    .unwrap()
-}
+const CANARY: &[u8] = b"ATELIER-CANARY-0123456789 ";
 
 /// The captured QEMU page, security patched to supported / not enabled / not frozen, and a
 /// backing buffer full of canary text.
 fn drive(enhanced: bool) -> (ScriptedAtaDrive, MemoryDisk) {
-    let mut page = captured_page();
+    let mut page = common::sata_identify_page();
     ata_scripted::patch_security_supported(&mut page);
-    let media = Arc::new(Mutex::new(
-        b"ATELIER-CANARY-0123456789 "
-            .iter()
-            .copied()
-            .cycle()
-            .take((SECTORS * SECTOR) as usize)
-            .collect::<Vec<u8>>(),
-    ));
+    let media = common::canary_media(CANARY, SECTORS * SECTOR);
     let mut d = ScriptedAtaDrive::new(page, media.clone());
     d.enhanced_supported = enhanced;
     d.erase_time_words = (2, 1); // 4 and 2 minutes
@@ -93,15 +37,7 @@ fn drive(enhanced: bool) -> (ScriptedAtaDrive, MemoryDisk) {
 }
 
 fn params(method: PolicyMethod) -> WipeParams {
-    let device = common::disk(
-        "sda",
-        (8, 0),
-        atelier_record::Transport::Sata,
-        "Samsung SSD 860 EVO 250GB",
-        "ATL-SATA-01",
-        SECTORS * SECTOR,
-    );
-    common::firmware_params(&device, method)
+    common::sata_params("Samsung SSD 860 EVO 250GB", method, SECTORS * SECTOR)
 }
 
 fn run(
@@ -127,16 +63,12 @@ fn opcodes(section: &FirmwareErase) -> Vec<u8> {
 }
 
 fn canary_intact(media: &MemoryDisk) -> bool {
-    media
-        .0
-        .lock()
-        .unwrap()
-        .starts_with(b"ATELIER-CANARY-0123456789 ")
+    media.0.lock().unwrap().starts_with(CANARY)
 }
 
 #[test]
 fn the_patched_page_parses_as_supported_not_enabled_not_frozen() {
-    let mut page = captured_page();
+    let mut page = common::sata_identify_page();
     let before = AtaIdentify::parse(&page).unwrap();
     assert!(
         !before.security.supported,

@@ -18,7 +18,7 @@ use atelier_wipe::ata_sanitize::{SanitizePolling, run_ata_sanitize_session};
 use atelier_wipe::firmware::{PRESAMPLE_SECTORS, presample_positions};
 use atelier_wipe::policy::PolicyMethod;
 use atelier_wipe::{EngineConfig, JobProgress, Phase, SessionEnd, WipeObserver, WipeParams};
-use common::MemoryDisk;
+use common::{MemoryDisk, command_names as names};
 
 const SECTOR: u64 = 512;
 const SECTORS: u64 = 65_536; // 32 MiB
@@ -54,49 +54,21 @@ impl WipeObserver for Recorder {
     }
 }
 
-fn captured_page() -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
-            "../atelier-device/tests/fixtures/drive-pages-qemu/sata-ATL-SATA-01.identify.bin",
-        ),
-    )
-    .unwrap()
-}
-
-fn canary_media() -> Arc<Mutex<Vec<u8>>> {
-    Arc::new(Mutex::new(
-        CANARY
-            .iter()
-            .copied()
-            .cycle()
-            .take((SECTORS * SECTOR) as usize)
-            .collect(),
-    ))
-}
-
 /// The captured page with word 59 advertising the given operations (`None`: as QEMU has it,
 /// no SANITIZE feature set).
 fn drive(ops: Option<(bool, bool, bool)>) -> (ScriptedAtaDrive, MemoryDisk) {
-    let mut page = captured_page();
+    let mut page = common::sata_identify_page();
     if let Some((crypto, block, overwrite)) = ops {
         ata_scripted::patch_sanitize_supported(&mut page, crypto, block, overwrite);
     }
-    let media = canary_media();
+    let media = common::canary_media(CANARY, SECTORS * SECTOR);
     let mut d = ScriptedAtaDrive::new(page, media.clone());
     d.sanitize.block_erase_fill = 0xFF;
     (d, MemoryDisk(media))
 }
 
 fn params(method: PolicyMethod) -> WipeParams {
-    let device = common::disk(
-        "sda",
-        (8, 0),
-        atelier_record::Transport::Sata,
-        "QEMU HARDDISK",
-        "ATL-SATA-01",
-        SECTORS * SECTOR,
-    );
-    common::firmware_params(&device, method)
+    common::sata_params("QEMU HARDDISK", method, SECTORS * SECTOR)
 }
 
 const FAST: SanitizePolling = SanitizePolling {
@@ -129,12 +101,33 @@ fn run(
     run_with(d, media, method, &Recorder::default())
 }
 
-fn names(section: &FirmwareErase) -> Vec<&str> {
-    section.commands.iter().map(|c| c.name.as_str()).collect()
-}
-
 fn canary_intact(media: &MemoryDisk) -> bool {
     media.0.lock().unwrap().starts_with(CANARY)
+}
+
+/// Asserts the session's detail contains `text`.
+fn assert_says(end: &SessionEnd, text: &str) {
+    assert!(detail(end).contains(text), "{}", detail(end));
+}
+
+/// Asserts the session's detail starts with `text`.
+fn assert_starts(end: &SessionEnd, text: &str) {
+    assert!(detail(end).starts_with(text), "{}", detail(end));
+}
+
+/// The drive refused a SANITIZE command for `reason`.
+fn refused_for(err: &ata::SanitizeError, reason: ata::SanitizeErrorReason) -> bool {
+    matches!(err, ata::SanitizeError::Refused { reason: r, .. } if *r == reason)
+}
+
+/// READ NATIVE MAX ADDRESS EXT, a command the failed and the running states abort.
+fn read_native_max(d: &mut ScriptedAtaDrive) -> atelier_device::ata::ScsiReply {
+    d.pass_through(
+        &ata::read_native_max_ext_cdb(),
+        AtaData::None,
+        Duration::from_secs(1),
+    )
+    .unwrap()
 }
 
 fn detail(end: &SessionEnd) -> &str {
@@ -240,10 +233,9 @@ fn refused_when_the_drive_does_not_advertise_it() {
     ] {
         let (end, fw) = run(&mut d, &media, method);
         assert_eq!(end.outcome, Outcome::Failed);
-        assert!(
-            detail(&end).starts_with("nothing erased: the drive does not support the SANITIZE feature set (IDENTIFY DEVICE word 59 bit 12 is 0)"),
-            "{}",
-            detail(&end)
+        assert_starts(
+            &end,
+            "nothing erased: the drive does not support the SANITIZE feature set (IDENTIFY DEVICE word 59 bit 12 is 0)",
         );
         assert_eq!(names(&fw), ["identify-device"]);
     }
@@ -253,22 +245,14 @@ fn refused_when_the_drive_does_not_advertise_it() {
     let (mut d, media) = drive(Some((true, false, false)));
     let (end, _) = run(&mut d, &media, PolicyMethod::AtaSanitizeBlock);
     assert_eq!(end.outcome, Outcome::Failed);
-    assert!(
-        detail(&end)
-            .contains("does not advertise BLOCK ERASE EXT (IDENTIFY DEVICE word 59 bit 15 is 0)"),
-        "{}",
-        detail(&end)
+    assert_says(
+        &end,
+        "does not advertise BLOCK ERASE EXT (IDENTIFY DEVICE word 59 bit 15 is 0)",
     );
     assert!(canary_intact(&media));
     // Forced past the check, the drive itself refuses: reason 02h (unsupported).
     let err = send(&mut d, SanitizeOp::BlockErase { failure_mode: true }).unwrap_err();
-    assert!(matches!(
-        err,
-        ata::SanitizeError::Refused {
-            reason: ata::SanitizeErrorReason::Unsupported,
-            ..
-        }
-    ));
+    assert!(refused_for(&err, ata::SanitizeErrorReason::Unsupported));
     assert!(canary_intact(&media));
 }
 
@@ -278,18 +262,11 @@ fn a_failed_operation_is_cleared_and_recorded_as_failed() {
     d.sanitize.fail_next = true;
     let (end, fw) = run(&mut d, &media, PolicyMethod::AtaSanitizeCrypto);
     assert_eq!(end.outcome, Outcome::Failed);
-    assert!(
-        detail(&end).starts_with(
-            "SANITIZE CRYPTO SCRAMBLE failed inside the drive (SANITIZE DEVICE ERROR REASON 01h)"
-        ),
-        "{}",
-        detail(&end)
+    assert_starts(
+        &end,
+        "SANITIZE CRYPTO SCRAMBLE failed inside the drive (SANITIZE DEVICE ERROR REASON 01h)",
     );
-    assert!(
-        detail(&end).contains("failure state was cleared"),
-        "{}",
-        detail(&end)
-    );
+    assert_says(&end, "failure state was cleared");
     assert_eq!(names(&fw).last(), Some(&"sanitize-status-ext-clear-failed"));
     assert!(end.verification.is_none());
     // The drive left the failed state (FAILURE MODE was set) and the wipe can run again.
@@ -311,22 +288,13 @@ fn without_failure_mode_only_a_successful_sanitize_leaves_the_failed_state() {
     )
     .unwrap();
     let failed = send(&mut d, STATUS).unwrap_err();
-    assert!(matches!(
-        failed,
-        ata::SanitizeError::Refused {
-            reason: ata::SanitizeErrorReason::OperationFailed,
-            ..
-        }
+    assert!(refused_for(
+        &failed,
+        ata::SanitizeErrorReason::OperationFailed
     ));
     // Reads and other commands are aborted in the failed state; IDENTIFY answers.
     assert!(ata::read_identify(&mut d).is_ok());
-    let reply = d
-        .pass_through(
-            &ata::read_native_max_ext_cdb(),
-            AtaData::None,
-            Duration::from_secs(1),
-        )
-        .unwrap();
+    let reply = read_native_max(&mut d);
     assert!(matches!(
         ata::decode_reply(&reply),
         Err(ata::AtaError::Aborted { .. })
@@ -335,14 +303,10 @@ fn without_failure_mode_only_a_successful_sanitize_leaves_the_failed_state() {
     assert!(send(&mut d, SanitizeOp::Status { clear_failed: true }).is_err());
     // ...but a new operation that succeeds ends the state. A session does that for itself:
     // it cannot read the drive to sample it, so it refuses with the reason.
-    let media = MemoryDisk(canary_media());
+    let media = MemoryDisk(common::canary_media(CANARY, SECTORS * SECTOR));
     let (end, _) = run(&mut d, &media, PolicyMethod::AtaSanitizeCrypto);
     assert_eq!(end.outcome, Outcome::Failed);
-    assert!(
-        detail(&end).contains("Sanitize Operation Failed state"),
-        "{}",
-        detail(&end)
-    );
+    assert_says(&end, "Sanitize Operation Failed state");
     send(
         &mut d,
         SanitizeOp::CryptoScramble {
@@ -361,16 +325,11 @@ fn power_loss_while_sanitizing_then_the_operation_goes_on_after_power_on() {
     d.sanitize.power_loss_at_poll = Some(3);
     let (end, _) = run(&mut d, &media, PolicyMethod::AtaSanitizeOverwrite);
     assert_eq!(end.outcome, Outcome::Failed);
-    assert!(
-        detail(&end).starts_with("the drive stopped answering during SANITIZE OVERWRITE"),
-        "{}",
-        detail(&end)
+    assert_starts(
+        &end,
+        "the drive stopped answering during SANITIZE OVERWRITE",
     );
-    assert!(
-        detail(&end).contains("power-cycle it, then run the wipe again"),
-        "{}",
-        detail(&end)
-    );
+    assert_says(&end, "power-cycle it, then run the wipe again");
     assert!(!d.powered);
     assert!(
         canary_intact(&media),
@@ -382,13 +341,7 @@ fn power_loss_while_sanitizing_then_the_operation_goes_on_after_power_on() {
     let s = send(&mut d, STATUS).unwrap();
     assert!(s.in_progress, "{s:?}");
     assert!(s.progress >= 0x8000, "{:#x}", s.progress);
-    let reply = d
-        .pass_through(
-            &ata::read_native_max_ext_cdb(),
-            AtaData::None,
-            Duration::from_secs(1),
-        )
-        .unwrap();
+    let reply = read_native_max(&mut d);
     assert!(ata::decode_reply(&reply).is_err());
     // The wipe run again waits for it, then sanitizes and verifies.
     let (end, fw) = run(&mut d, &media, PolicyMethod::AtaSanitizeOverwrite);
@@ -408,35 +361,19 @@ fn a_sanitize_frozen_drive_is_refused_until_power_on() {
     send(&mut d, SanitizeOp::FreezeLock).unwrap();
     let (end, fw) = run(&mut d, &media, PolicyMethod::AtaSanitizeCrypto);
     assert_eq!(end.outcome, Outcome::Failed);
-    assert!(
-        detail(&end).starts_with("nothing erased: the drive is sanitize-frozen"),
-        "{}",
-        detail(&end)
-    );
+    assert_starts(&end, "nothing erased: the drive is sanitize-frozen");
     assert!(detail(&end).contains("switch the machine off and on"));
     assert_eq!(names(&fw), ["identify-device", "sanitize-status-ext"]);
     assert!(canary_intact(&media));
     // The drive itself refuses the operation with reason 03h.
     let err = send(&mut d, SanitizeOp::CryptoScramble { failure_mode: true }).unwrap_err();
-    assert!(matches!(
-        err,
-        ata::SanitizeError::Refused {
-            reason: ata::SanitizeErrorReason::Frozen,
-            ..
-        }
-    ));
+    assert!(refused_for(&err, ata::SanitizeErrorReason::Frozen));
     // Power-on lifts the freeze; ANTIFREEZE LOCK then makes FREEZE LOCK fail (reason 04h).
     d.power_cycle();
     let s = send(&mut d, SanitizeOp::AntifreezeLock).unwrap();
     assert!(s.antifreeze && !s.frozen);
     let err = send(&mut d, SanitizeOp::FreezeLock).unwrap_err();
-    assert!(matches!(
-        err,
-        ata::SanitizeError::Refused {
-            reason: ata::SanitizeErrorReason::AntifreezeLock,
-            ..
-        }
-    ));
+    assert!(refused_for(&err, ata::SanitizeErrorReason::AntifreezeLock));
     let (end, _) = run(&mut d, &media, PolicyMethod::AtaSanitizeCrypto);
     assert_eq!(end.outcome, Outcome::Passed, "{}", detail(&end));
 }
@@ -452,11 +389,7 @@ fn a_firmware_that_reports_success_without_erasing_fails_the_verification() {
         let (end, fw) = run(&mut d, &media, method);
         assert_eq!(end.outcome, Outcome::Failed, "{}", method.name());
         assert!(fw.presampled_unchanged > 200, "{}", fw.presampled_unchanged);
-        assert!(
-            detail(&end).contains("still hold their old content"),
-            "{}",
-            detail(&end)
-        );
+        assert_says(&end, "still hold their old content");
         assert_eq!(end.verification.unwrap().result, VerificationResult::Failed);
     }
 }
@@ -515,11 +448,7 @@ fn the_sampled_read_back_finds_old_content_outside_the_hashed_sectors() {
     );
     assert_eq!(fw.presampled_unchanged, 0);
     assert_eq!(end.outcome, Outcome::Failed);
-    assert!(
-        detail(&end).starts_with("the sampled read-back found"),
-        "{}",
-        detail(&end)
-    );
+    assert_starts(&end, "the sampled read-back found");
     let v = end.verification.unwrap();
     assert_eq!(v.result, VerificationResult::Failed);
     assert!(v.mismatched_sectors > 100, "{}", v.mismatched_sectors);

@@ -5,15 +5,14 @@ mod common;
 
 use std::io;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atelier_device::nvme::{self, AdminCommand, Completion, NvmeAdmin, NvmeStatus};
 use atelier_record::Outcome;
+use atelier_wipe::EngineConfig;
 use atelier_wipe::firmware::run_format_session;
 use atelier_wipe::policy::PolicyMethod;
-use atelier_wipe::{EngineConfig, JobProgress, Phase, WipeObserver};
-use common::MemoryDisk;
+use common::{MemoryDisk, Quiet, fixture};
 
 const SECTOR: u64 = 512;
 const SECTORS: u64 = 131_072; // the captured namespace: 64 MiB
@@ -35,15 +34,6 @@ struct Drive<'a> {
     media: &'a MemoryDisk,
     behaviour: FormatBehaviour,
     formats: Vec<u32>,
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../atelier-device/tests/fixtures/drive-pages-qemu")
-            .join(name),
-    )
-    .unwrap()
 }
 
 impl NvmeAdmin for Drive<'_> {
@@ -89,15 +79,6 @@ impl NvmeAdmin for Drive<'_> {
     }
 }
 
-struct Quiet;
-impl WipeObserver for Quiet {
-    fn phase(&self, _phase: Phase, _bytes_total: u64) {}
-    fn progress(&self, _bytes_done: u64, _bytes_total: u64) {}
-    fn checkpoint(&self, _progress: &JobProgress) -> Result<(), String> {
-        Ok(())
-    }
-}
-
 fn run(
     method: PolicyMethod,
     behaviour: FormatBehaviour,
@@ -109,23 +90,8 @@ fn run(
     MemoryDisk,
 ) {
     // Canary text over the whole namespace.
-    let media = MemoryDisk(Arc::new(Mutex::new(
-        b"ATELIER-CANARY "
-            .iter()
-            .copied()
-            .cycle()
-            .take((SECTORS * SECTOR) as usize)
-            .collect(),
-    )));
-    let device = common::disk(
-        "nvme0n1",
-        (259, 0),
-        atelier_record::Transport::Nvme,
-        "QEMU NVMe Ctrl",
-        "ATL-NVME-01",
-        SECTORS * SECTOR,
-    );
-    let params = common::firmware_params(&device, method);
+    let media = MemoryDisk(common::canary_media(b"ATELIER-CANARY ", SECTORS * SECTOR));
+    let params = common::nvme_params(method, SECTORS * SECTOR);
     let mut drive = Drive {
         ctrl: fixture("nvme-ATL-NVME-01.id-ctrl.bin"),
         ns: fixture("nvme-ATL-NVME-01.id-ns.bin"),

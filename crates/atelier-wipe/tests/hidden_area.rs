@@ -7,52 +7,21 @@
 
 mod common;
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atelier_device::ata::{self, AtaData, AtaPassThrough, ScsiReply};
 use atelier_device::ata_scripted::{self, ScriptedAtaDrive};
 use atelier_record::{HiddenAreaCheck, Outcome, TitleVerdict, ToolInfo, Transport};
-use atelier_wipe::ata_security::{PasswordJournal, run_security_erase_session};
+use atelier_wipe::ata_security::run_security_erase_session;
 use atelier_wipe::firmware::{self, HIDDEN_AREA_METHOD, Probe};
 use atelier_wipe::policy::{self, MediaClass, PolicyMethod, Requested};
-use atelier_wipe::{EngineConfig, JobProgress, Phase, WipeObserver, apply_session_end};
-use common::MemoryDisk;
+use atelier_wipe::{EngineConfig, apply_session_end};
+use common::{MemJournal, MemoryDisk, Quiet};
 
 const SECTOR: u64 = 512;
 const SECTORS: u64 = 65_536;
-
-#[derive(Default)]
-struct MemJournal(RefCell<HashMap<(String, String), String>>);
-
-impl PasswordJournal for MemJournal {
-    fn save(&self, serial: &str, model: &str, password: &str) -> Result<(), String> {
-        self.0
-            .borrow_mut()
-            .insert((serial.into(), model.into()), password.into());
-        Ok(())
-    }
-    fn find(&self, serial: &str, model: &str) -> Result<Option<String>, String> {
-        Ok(self.0.borrow().get(&(serial.into(), model.into())).cloned())
-    }
-    fn remove(&self, serial: &str, model: &str) -> Result<(), String> {
-        self.0.borrow_mut().remove(&(serial.into(), model.into()));
-        Ok(())
-    }
-}
-
-struct Quiet;
-impl WipeObserver for Quiet {
-    fn phase(&self, _phase: Phase, _bytes_total: u64) {}
-    fn progress(&self, _bytes_done: u64, _bytes_total: u64) {}
-    fn checkpoint(&self, _progress: &JobProgress) -> Result<(), String> {
-        Ok(())
-    }
-}
 
 /// The scripted drive with `hpa` sectors hidden above its IDENTIFY capacity: READ NATIVE MAX
 /// ADDRESS EXT answers the native maximum (the LBA in the ATA Status Return descriptor,
@@ -84,20 +53,9 @@ impl AtaPassThrough for WithHpa {
 }
 
 fn drive(hpa: u64) -> (WithHpa, MemoryDisk) {
-    let mut page =
-        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
-            "../atelier-device/tests/fixtures/drive-pages-qemu/sata-ATL-SATA-01.identify.bin",
-        ))
-        .unwrap();
+    let mut page = common::sata_identify_page();
     ata_scripted::patch_security_supported(&mut page);
-    let media = Arc::new(Mutex::new(
-        b"ATELIER-CANARY "
-            .iter()
-            .copied()
-            .cycle()
-            .take((SECTORS * SECTOR) as usize)
-            .collect::<Vec<u8>>(),
-    ));
+    let media = common::canary_media(b"ATELIER-CANARY ", SECTORS * SECTOR);
     let mut d = ScriptedAtaDrive::new(page, media.clone());
     d.enhanced_supported = false;
     d.erase_time_words = (2, 1);

@@ -21,23 +21,13 @@ use atelier_record::{
 use atelier_wipe::firmware::{self, Probe};
 use atelier_wipe::hidden_area::{self, RestoreAttempt};
 use atelier_wipe::policy::MediaClass;
-use atelier_wipe::{
-    BlockIo, EngineConfig, JobProgress, Method, Phase, WipeObserver, WipeParams, run_session,
-};
+use atelier_wipe::{BlockIo, EngineConfig, JobProgress, Method, WipeParams, run_session};
+use common::Quiet;
 
 const SECTOR: u64 = 512;
 /// Every sector the scripted drive has (its media buffer).
 const FACTORY: u64 = 65_536;
 const CANARY: &[u8] = b"ATELIER-CANARY ";
-
-struct Quiet;
-impl WipeObserver for Quiet {
-    fn phase(&self, _phase: Phase, _bytes_total: u64) {}
-    fn progress(&self, _bytes_done: u64, _bytes_total: u64) {}
-    fn checkpoint(&self, _progress: &JobProgress) -> Result<(), String> {
-        Ok(())
-    }
-}
 
 /// What the kernel shows of the drive: the first `sectors` of the media (the size a rescan
 /// reads from the drive's IDENTIFY capacity).
@@ -70,22 +60,32 @@ impl BlockIo for KernelView {
 }
 
 fn drive(hidden: Option<HiddenAreaState>) -> (ScriptedAtaDrive, Arc<Mutex<Vec<u8>>>) {
-    let page =
-        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
-            "../atelier-device/tests/fixtures/drive-pages-qemu/sata-ATL-SATA-01.identify.bin",
-        ))
-        .unwrap();
-    let media = Arc::new(Mutex::new(
-        CANARY
-            .iter()
-            .copied()
-            .cycle()
-            .take((FACTORY * SECTOR) as usize)
-            .collect::<Vec<u8>>(),
-    ));
+    let page = common::sata_identify_page();
+    let media = common::canary_media(CANARY, FACTORY * SECTOR);
     let mut d = ScriptedAtaDrive::new(page, media.clone());
     d.hidden = hidden;
     (d, media)
+}
+
+/// A drive with an HPA of `hpa` sectors and a DCO that hides nothing more.
+fn hpa_drive(hpa: u64) -> (ScriptedAtaDrive, Arc<Mutex<Vec<u8>>>) {
+    drive(Some(HiddenAreaState::hpa_dco(
+        FACTORY - hpa,
+        FACTORY,
+        FACTORY,
+    )))
+}
+
+/// The restore of a consented attempt, which must have succeeded.
+fn restored(attempt: Option<RestoreAttempt>) -> atelier_record::HiddenAreaRestore {
+    let r = attempt.unwrap().restore;
+    assert_eq!(
+        r.outcome,
+        HiddenAreaRestoreOutcome::Restored,
+        "{:?}",
+        r.error
+    );
+    r
 }
 
 /// The kernel's rescan: the capacity the drive now shows.
@@ -171,20 +171,10 @@ fn canaries_in(media: &Arc<Mutex<Vec<u8>>>, first: u64, end: u64) -> usize {
 #[test]
 fn an_hpa_is_restored_non_volatile_measured_again_and_wiped() {
     let hpa = 2048;
-    let (mut d, media) = drive(Some(HiddenAreaState::hpa_dco(
-        FACTORY - hpa,
-        FACTORY,
-        FACTORY,
-    )));
+    let (mut d, media) = hpa_drive(hpa);
     let (probe, attempt, entry) = wipe(&mut d, &media, true);
     assert_eq!(probe.hidden_sectors(), hpa);
-    let r = attempt.unwrap().restore;
-    assert_eq!(
-        r.outcome,
-        HiddenAreaRestoreOutcome::Restored,
-        "{:?}",
-        r.error
-    );
+    let r = restored(attempt);
     assert_eq!(r.mechanism, "hpa-dco");
     assert_eq!(r.commands, [names::SET_MAX_NON_VOLATILE]);
     assert_eq!(r.user_sectors_before, FACTORY - hpa);
@@ -241,13 +231,7 @@ fn a_dco_is_restored_after_the_hpa() {
     assert_eq!(probe.dco, Some(Ok(FACTORY)));
     assert_eq!(probe.hidden_sectors(), 4096 + 1024);
     assert_eq!(probe.dco_hidden_sectors(), 4096);
-    let r = attempt.unwrap().restore;
-    assert_eq!(
-        r.outcome,
-        HiddenAreaRestoreOutcome::Restored,
-        "{:?}",
-        r.error
-    );
+    let r = restored(attempt);
     assert_eq!(
         r.commands,
         [names::SET_MAX_NON_VOLATILE, names::DCO_RESTORE],
@@ -276,13 +260,7 @@ fn the_amac_path_is_used_when_the_drive_has_it() {
     let (probe, attempt, entry) = wipe(&mut d, &media, true);
     assert!(probe.hidden_features.unwrap().amac);
     assert_eq!(probe.hidden_sectors(), 3000);
-    let r = attempt.unwrap().restore;
-    assert_eq!(
-        r.outcome,
-        HiddenAreaRestoreOutcome::Restored,
-        "{:?}",
-        r.error
-    );
+    let r = restored(attempt);
     assert_eq!(r.mechanism, "amac");
     assert_eq!(r.commands, [names::AMAC_SET]);
     assert_eq!(r.dco_max_sectors, None);
@@ -383,11 +361,7 @@ fn a_frozen_dco_after_the_hpa_is_restored_is_still_an_exception() {
 #[test]
 fn without_consent_nothing_is_sent_and_the_exception_stays() {
     let hpa = 2048;
-    let (mut d, media) = drive(Some(HiddenAreaState::hpa_dco(
-        FACTORY - hpa,
-        FACTORY,
-        FACTORY,
-    )));
+    let (mut d, media) = hpa_drive(hpa);
     let (_, attempt, entry) = wipe(&mut d, &media, false);
     let r = attempt.unwrap().restore;
     assert_eq!(r.outcome, HiddenAreaRestoreOutcome::NotConsented);
@@ -451,11 +425,7 @@ fn a_refused_set_max_is_reported_clearly() {
 
 #[test]
 fn the_kernel_not_seeing_the_new_size_is_a_failure() {
-    let (mut d, _) = drive(Some(HiddenAreaState::hpa_dco(
-        FACTORY - 2048,
-        FACTORY,
-        FACTORY,
-    )));
+    let (mut d, _) = hpa_drive(2048);
     let probe = firmware::probe_ata(&mut d, MediaClass::SataHdd);
     let mut r = hidden_area::restore_before_wipe(&mut d, &probe, true)
         .unwrap()

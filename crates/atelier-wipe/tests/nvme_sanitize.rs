@@ -17,7 +17,8 @@ use atelier_device::nvme_scripted::{
 use atelier_record::{FirmwareErase, Outcome, VerificationResult};
 use atelier_wipe::nvme_sanitize::{SanitizePolling, SanitizeTick, run_sanitize_session};
 use atelier_wipe::policy::PolicyMethod;
-use atelier_wipe::{BlockIo, EngineConfig, JobProgress, Phase, SessionEnd, WipeObserver};
+use atelier_wipe::{BlockIo, EngineConfig, SessionEnd};
+use common::{Quiet, command_names as names, fixture};
 
 const SECTOR: u64 = 512;
 const SECTORS: u64 = 131_072; // the captured namespace: 64 MiB
@@ -25,15 +26,6 @@ const CES: u32 = 1;
 const BES: u32 = 2;
 const OWS: u32 = 4;
 const NDI: u32 = 1 << 29;
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../atelier-device/tests/fixtures/drive-pages-qemu")
-            .join(name),
-    )
-    .unwrap()
-}
 
 /// The namespace as the session reads it: through the scripted controller, which refuses
 /// I/O during an operation and in failure mode.
@@ -57,27 +49,11 @@ impl BlockIo for Namespace {
     }
 }
 
-struct Quiet;
-impl WipeObserver for Quiet {
-    fn phase(&self, _phase: Phase, _bytes_total: u64) {}
-    fn progress(&self, _bytes_done: u64, _bytes_total: u64) {}
-    fn checkpoint(&self, _progress: &JobProgress) -> Result<(), String> {
-        Ok(())
-    }
-}
-
 /// A scripted controller over a 64 MiB namespace full of canary text, advertising `sanicap`.
 /// DLFEAT stays as captured from QEMU (001b: deallocated blocks read as zeros) unless
 /// `dlfeat` says otherwise.
 fn drive(sanicap: u32, dlfeat: Option<u8>) -> (ScriptedNvme, Arc<Mutex<Vec<u8>>>) {
-    let media = Arc::new(Mutex::new(
-        b"ATELIER-CANARY "
-            .iter()
-            .copied()
-            .cycle()
-            .take((SECTORS * SECTOR) as usize)
-            .collect::<Vec<u8>>(),
-    ));
+    let media = common::canary_media(b"ATELIER-CANARY ", SECTORS * SECTOR);
     let mut ctrl = fixture("nvme-ATL-NVME-01.id-ctrl.bin");
     let mut ns = fixture("nvme-ATL-NVME-01.id-ns.bin");
     patch_sanicap(&mut ctrl, sanicap);
@@ -106,15 +82,7 @@ struct Run {
 
 fn run_with(ctrl: &ScriptedNvme, method: PolicyMethod, polling: SanitizePolling) -> Run {
     let ns = Namespace(ctrl.namespace());
-    let device = common::disk(
-        "nvme0n1",
-        (259, 0),
-        atelier_record::Transport::Nvme,
-        "QEMU NVMe Ctrl",
-        "ATL-NVME-01",
-        SECTORS * SECTOR,
-    );
-    let params = common::firmware_params(&device, method);
+    let params = common::nvme_params(method, SECTORS * SECTOR);
     let mut session_ctrl = ctrl.clone();
     let mut ticks = Vec::new();
     let (end, section) = run_sanitize_session(
@@ -137,10 +105,6 @@ fn run_with(ctrl: &ScriptedNvme, method: PolicyMethod, polling: SanitizePolling)
 
 fn run(ctrl: &ScriptedNvme, method: PolicyMethod) -> Run {
     run_with(ctrl, method, fast())
-}
-
-fn names(section: &FirmwareErase) -> Vec<String> {
-    section.commands.iter().map(|c| c.name.clone()).collect()
 }
 
 fn assert_passed(r: &Run) {
@@ -338,7 +302,7 @@ fn failure_sends_exit_failure_mode_and_ends_failed() {
             Some(SanitizeAction::ExitFailureMode)
         ]
     );
-    assert_eq!(names(&r.section).last().unwrap(), "sanitize");
+    assert_eq!(names(&r.section).last(), Some(&"sanitize"));
     assert_eq!(r.section.commands.last().unwrap().cdw10, 0x1);
     assert_eq!(ctrl.machine(), SanitizeMachine::Idle);
     // Half erased, half not: the drive is usable again but not sanitized.

@@ -21,7 +21,7 @@ use atelier_record::{FirmwareErase, NistCategory, Outcome, VerificationResult};
 use atelier_wipe::policy::{self, Capabilities, MediaClass, PolicyMethod, PolicyReason, Requested};
 use atelier_wipe::scsi_sanitize::{PollTiming, run_scsi_sanitize_session};
 use atelier_wipe::{EngineConfig, JobProgress, Phase, WipeObserver, WipeParams};
-use common::MemoryDisk;
+use common::{MemoryDisk, command_names as names};
 
 const SECTOR: u64 = 512;
 const SECTORS: u64 = 65_536; // 32 MiB of backing buffer
@@ -111,12 +111,32 @@ fn run(
     )
 }
 
-fn canary_intact(media: &MemoryDisk) -> bool {
-    media.0.lock().unwrap().starts_with(CANARY)
+/// [`run`] with an observer nobody reads.
+fn run_quiet(
+    d: &mut ScriptedScsiDrive,
+    media: &MemoryDisk,
+    method: PolicyMethod,
+) -> (atelier_wipe::SessionEnd, FirmwareErase) {
+    run(d, media, method, &Recorder::default())
 }
 
-fn names(section: &FirmwareErase) -> Vec<String> {
-    section.commands.iter().map(|c| c.name.clone()).collect()
+/// SANITIZE `action` sent straight to the drive, outside a session.
+fn sanitize_now(
+    d: &mut ScriptedScsiDrive,
+    action: SanitizeAction,
+    immed: bool,
+    ause: bool,
+) -> atelier_device::ata::ScsiReply {
+    d.send(
+        &scsi::sanitize_cdb(action, immed, ause, 0),
+        AtaData::None,
+        Duration::from_secs(5),
+    )
+    .unwrap()
+}
+
+fn canary_intact(media: &MemoryDisk) -> bool {
+    media.0.lock().unwrap().starts_with(CANARY)
 }
 
 fn caps_of(d: &mut ScriptedScsiDrive) -> Capabilities {
@@ -269,12 +289,7 @@ fn overwrite_writes_zeros_and_the_sampled_read_back_checks_them() {
         overwrite: true,
         ..ScsiSanitizeSupport::default()
     });
-    let (end, section) = run(
-        &mut d,
-        &media,
-        PolicyMethod::ScsiSanitizeOverwrite,
-        &Recorder::default(),
-    );
+    let (end, section) = run_quiet(&mut d, &media, PolicyMethod::ScsiSanitizeOverwrite);
     assert_eq!(end.outcome, Outcome::Passed, "{:?}", end.detail);
     assert_eq!(section.expected_content, "zeros");
     // Parameter list: 4 header bytes + a 4-byte pattern.
@@ -289,12 +304,7 @@ fn overwrite_writes_zeros_and_the_sampled_read_back_checks_them() {
 #[test]
 fn block_erase_runs_when_supported_and_is_refused_when_not() {
     let (mut d, media) = drive(all());
-    let (end, _) = run(
-        &mut d,
-        &media,
-        PolicyMethod::ScsiSanitizeBlock,
-        &Recorder::default(),
-    );
+    let (end, _) = run_quiet(&mut d, &media, PolicyMethod::ScsiSanitizeBlock);
     assert_eq!(end.outcome, Outcome::Passed, "{:?}", end.detail);
     assert_eq!(d.sanitize_actions(), [0x02]);
 
@@ -303,12 +313,7 @@ fn block_erase_runs_when_supported_and_is_refused_when_not() {
         block_erase: true,
         ..ScsiSanitizeSupport::default()
     });
-    let (end, section) = run(
-        &mut d,
-        &media,
-        PolicyMethod::ScsiSanitizeCrypto,
-        &Recorder::default(),
-    );
+    let (end, section) = run_quiet(&mut d, &media, PolicyMethod::ScsiSanitizeCrypto);
     assert_eq!(end.outcome, Outcome::Failed);
     let detail = end.detail.unwrap();
     assert!(detail.starts_with("nothing erased"), "{detail}");
@@ -322,12 +327,7 @@ fn block_erase_runs_when_supported_and_is_refused_when_not() {
 fn a_failed_sanitize_exits_failure_mode_and_fails_the_job() {
     let (mut d, media) = drive(all());
     d.faults.fail_sanitize = true;
-    let (end, section) = run(
-        &mut d,
-        &media,
-        PolicyMethod::ScsiSanitizeCrypto,
-        &Recorder::default(),
-    );
+    let (end, section) = run_quiet(&mut d, &media, PolicyMethod::ScsiSanitizeCrypto);
     assert_eq!(end.outcome, Outcome::Failed);
     let detail = end.detail.unwrap();
     assert!(detail.contains("SANITIZE COMMAND FAILED"), "{detail}");
@@ -336,7 +336,7 @@ fn a_failed_sanitize_exits_failure_mode_and_fails_the_job() {
     assert_eq!(d.sanitize_actions(), [0x03, 0x1F]);
     assert_eq!(d.state, ScriptedState::Idle);
     assert_eq!(
-        names(&section).last().map(String::as_str),
+        names(&section).last().copied(),
         Some("sanitize-exit-failure-mode")
     );
     assert!(end.verification.is_none());
@@ -350,33 +350,15 @@ fn restricted_completion_mode_refuses_exit_failure_mode() {
     let (mut d, _) = drive(all());
     d.faults.fail_sanitize = true;
     let t = Duration::from_secs(5);
-    let r = d
-        .send(
-            &scsi::sanitize_cdb(SanitizeAction::BlockErase, false, false, 0),
-            AtaData::None,
-            t,
-        )
-        .unwrap();
+    let r = sanitize_now(&mut d, SanitizeAction::BlockErase, false, false);
     assert_eq!(scsi::check_reply(&r), Err(ScsiError::SanitizeFailed));
-    let exit = d
-        .send(
-            &scsi::sanitize_cdb(SanitizeAction::ExitFailureMode, false, false, 0),
-            AtaData::None,
-            t,
-        )
-        .unwrap();
+    let exit = sanitize_now(&mut d, SanitizeAction::ExitFailureMode, false, false);
     assert_eq!(
         scsi::check_reply(&exit),
         Err(ScsiError::IllegalRequest { asc: 0x24, ascq: 0 })
     );
     // Nor may a new sanitize ask for AUSE.
-    let ause = d
-        .send(
-            &scsi::sanitize_cdb(SanitizeAction::BlockErase, true, true, 0),
-            AtaData::None,
-            t,
-        )
-        .unwrap();
+    let ause = sanitize_now(&mut d, SanitizeAction::BlockErase, true, true);
     assert!(matches!(
         scsi::check_reply(&ause),
         Err(ScsiError::IllegalRequest { asc: 0x24, .. })
@@ -388,13 +370,7 @@ fn restricted_completion_mode_refuses_exit_failure_mode() {
     assert_eq!(scsi::check_reply(&tur), Err(ScsiError::SanitizeFailed));
     // A sanitize that succeeds leaves failure mode.
     d.faults.fail_sanitize = false;
-    let ok = d
-        .send(
-            &scsi::sanitize_cdb(SanitizeAction::BlockErase, false, false, 0),
-            AtaData::None,
-            t,
-        )
-        .unwrap();
+    let ok = sanitize_now(&mut d, SanitizeAction::BlockErase, false, false);
     assert_eq!(scsi::check_reply(&ok), Ok(()));
     assert_eq!(d.state, ScriptedState::Idle);
 }
@@ -404,12 +380,7 @@ fn power_loss_while_sanitizing_fails_the_job_and_the_sanitize_resumes() {
     let (mut d, media) = drive(all());
     d.steps = 6;
     d.faults.power_loss_at_tick = Some(3);
-    let (end, section) = run(
-        &mut d,
-        &media,
-        PolicyMethod::ScsiSanitizeCrypto,
-        &Recorder::default(),
-    );
+    let (end, section) = run_quiet(&mut d, &media, PolicyMethod::ScsiSanitizeCrypto);
     assert_eq!(end.outcome, Outcome::Failed);
     let detail = end.detail.unwrap();
     assert!(detail.contains("stopped answering"), "{detail}");
@@ -430,32 +401,16 @@ fn power_loss_while_sanitizing_fails_the_job_and_the_sanitize_resumes() {
     }
     assert!(!canary_intact(&media));
     // Run again once it is over: passes.
-    let (end, _) = run(
-        &mut d,
-        &media,
-        PolicyMethod::ScsiSanitizeCrypto,
-        &Recorder::default(),
-    );
+    let (end, _) = run_quiet(&mut d, &media, PolicyMethod::ScsiSanitizeCrypto);
     assert_eq!(end.outcome, Outcome::Passed, "{:?}", end.detail);
 }
 
 #[test]
 fn a_sanitize_already_running_stops_the_job_before_anything() {
     let (mut d, media) = drive(all());
-    let r = d
-        .send(
-            &scsi::sanitize_cdb(SanitizeAction::BlockErase, true, true, 0),
-            AtaData::None,
-            Duration::from_secs(5),
-        )
-        .unwrap();
+    let r = sanitize_now(&mut d, SanitizeAction::BlockErase, true, true);
     assert_eq!(scsi::check_reply(&r), Ok(()));
-    let (end, section) = run(
-        &mut d,
-        &media,
-        PolicyMethod::ScsiSanitizeCrypto,
-        &Recorder::default(),
-    );
+    let (end, section) = run_quiet(&mut d, &media, PolicyMethod::ScsiSanitizeCrypto);
     assert_eq!(end.outcome, Outcome::Failed);
     assert!(
         end.detail.as_deref().unwrap().contains("already running"),
@@ -492,26 +447,26 @@ fn overwrite_after_adds_a_verified_random_pass_only_after_a_passed_erase() {
     let (mut d, media) = drive(all());
     let p = params(PolicyMethod::ScsiSanitizeCrypto);
     let cfg = EngineConfig::default();
-    let (fw_end, _) = run_scsi_sanitize_session(
-        &media,
-        &mut d,
-        &p,
-        &cfg,
-        &Recorder::default(),
-        &AtomicBool::new(false),
-        &fast(),
-    );
+    let stop = AtomicBool::new(false);
+    // The firmware erase, then the overwrite after it, of the same job.
+    let firmware = |d: &mut ScriptedScsiDrive, media: &MemoryDisk| {
+        run_scsi_sanitize_session(media, d, &p, &cfg, &Recorder::default(), &stop, &fast())
+    };
+    let after = |media: &MemoryDisk, full_verify: bool, fw_end: atelier_wipe::SessionEnd| {
+        run_overwrite_after(
+            media,
+            &p,
+            full_verify,
+            &cfg,
+            &Recorder::default(),
+            &stop,
+            fw_end,
+        )
+    };
+    let (fw_end, _) = firmware(&mut d, &media);
     assert_eq!(fw_end.outcome, Outcome::Passed, "{:?}", fw_end.detail);
     let after_crypto = media.0.lock().unwrap().clone();
-    let (end, pass) = run_overwrite_after(
-        &media,
-        &p,
-        true,
-        &cfg,
-        &Recorder::default(),
-        &AtomicBool::new(false),
-        fw_end,
-    );
+    let (end, pass) = after(&media, true, fw_end);
     assert_eq!(end.outcome, Outcome::Passed, "{:?}", end.detail);
     assert_eq!(pass, Some(PASS));
     // The whole disk was written and read back in full.
@@ -530,25 +485,9 @@ fn overwrite_after_adds_a_verified_random_pass_only_after_a_passed_erase() {
     // After a failed firmware erase nothing is written.
     let (mut d, media) = drive(all());
     d.faults.fail_sanitize = true;
-    let (fw_end, _) = run_scsi_sanitize_session(
-        &media,
-        &mut d,
-        &p,
-        &cfg,
-        &Recorder::default(),
-        &AtomicBool::new(false),
-        &fast(),
-    );
+    let (fw_end, _) = firmware(&mut d, &media);
     assert_eq!(fw_end.outcome, Outcome::Failed);
-    let (end, pass) = run_overwrite_after(
-        &media,
-        &p,
-        false,
-        &cfg,
-        &Recorder::default(),
-        &AtomicBool::new(false),
-        fw_end,
-    );
+    let (end, pass) = after(&media, false, fw_end);
     assert_eq!((end.outcome, pass), (Outcome::Failed, None));
     assert!(canary_intact(&media));
 }
@@ -565,7 +504,7 @@ fn polling_copes_with_check_condition_answers_and_a_unit_attention() {
     let (end, section) = run(&mut d, &media, PolicyMethod::ScsiSanitizeCrypto, &rec);
     assert_eq!(end.outcome, Outcome::Passed, "{:?}", end.detail);
     assert_eq!(
-        names(&section).last().map(String::as_str),
+        names(&section).last().copied(),
         Some("request-sense (7 polls)")
     );
     assert!(rec.progress.lock().unwrap().len() >= 6);

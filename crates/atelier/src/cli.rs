@@ -294,8 +294,17 @@ pub struct WipeArgs {
     #[arg(long, value_name = "PATTERN", conflicts_with = "method")]
     pub pattern: Option<String>,
 
-    /// Named method: overwrite-random, overwrite-zero, legacy-3pass.
-    #[arg(long, value_name = "METHOD")]
+    /// Method; by default auto (the strongest the drive offers).
+    ///   By the drive itself:
+    ///     NVMe: nvme-sanitize (the strongest Sanitize offered), nvme-sanitize-crypto,
+    ///       nvme-sanitize-block, nvme-sanitize-overwrite, nvme-format-crypto, nvme-format
+    ///     ATA: ata-sanitize-crypto, ata-sanitize-block, ata-sanitize-overwrite,
+    ///       ata-security-erase-enhanced, ata-security-erase
+    ///     SCSI: scsi-sanitize-crypto, scsi-sanitize-block, scsi-sanitize-overwrite
+    ///     eMMC: emmc-secure-erase
+    ///   By the host, overwriting: overwrite (= overwrite-random), overwrite-random,
+    ///     overwrite-zero, legacy-3pass
+    #[arg(long, value_name = "METHOD", verbatim_doc_comment)]
     pub method: Option<String>,
 
     /// Verification after the last pass.

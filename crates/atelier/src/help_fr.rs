@@ -55,7 +55,16 @@ const TEXTS: &[(&str, &str, &str)] = &[
     (
         "wipe",
         "method",
-        "Méthode nommée : overwrite-random, overwrite-zero, legacy-3pass.",
+        "Méthode ; par défaut auto (la plus forte que le disque propose).\n  \
+         Par le disque lui-même :\n    \
+         NVMe : nvme-sanitize (le Sanitize le plus fort proposé), nvme-sanitize-crypto,\n      \
+         nvme-sanitize-block, nvme-sanitize-overwrite, nvme-format-crypto, nvme-format\n    \
+         ATA : ata-sanitize-crypto, ata-sanitize-block, ata-sanitize-overwrite,\n      \
+         ata-security-erase-enhanced, ata-security-erase\n    \
+         SCSI : scsi-sanitize-crypto, scsi-sanitize-block, scsi-sanitize-overwrite\n    \
+         eMMC : emmc-secure-erase\n  \
+         Par l'hôte, en réécrivant : overwrite (= overwrite-random), overwrite-random,\n    \
+         overwrite-zero, legacy-3pass",
     ),
     (
         "wipe",
@@ -595,6 +604,32 @@ mod tests {
                 TEXTS.iter().any(|(p, a, _)| *p == path && *a == arg),
                 "no French help for `{path}` {arg}"
             );
+        }
+    }
+
+    /// `--method` lists every name `atelier wipe` accepts, in both languages.
+    #[test]
+    fn wipe_method_help_lists_every_method_name() {
+        let (_, _, fr) = TEXTS
+            .iter()
+            .find(|(p, a, _)| *p == "wipe" && *a == "method")
+            .unwrap();
+        let cmd = crate::cli::Cli::command();
+        let wipe = cmd.find_subcommand("wipe").unwrap();
+        let arg = wipe
+            .get_arguments()
+            .find(|a| a.get_id() == "method")
+            .unwrap();
+        let en = arg.get_help().unwrap().to_string();
+        let words = |text: &str| -> Vec<String> {
+            text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .map(str::to_string)
+                .collect()
+        };
+        let (fr, en) = (words(fr), words(&en));
+        for name in atelier_wipe::policy::Requested::names() {
+            assert!(fr.iter().any(|w| w == name), "French help lacks {name}");
+            assert!(en.iter().any(|w| w == name), "English help lacks {name}");
         }
     }
 

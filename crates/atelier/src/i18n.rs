@@ -857,12 +857,14 @@ pub enum Msg<'a> {
         /// Word 59 bit 12: the feature set is there, only this operation is missing.
         feature_set: bool,
     },
-    /// Before the run: an ATA SANITIZE cannot be stopped once started.
-    AtaSanitizeCannotStop {
+    /// Before the run: a sanitize (ATA, NVMe or SCSI) cannot be stopped once started.
+    SanitizeCannotStop {
         /// The device.
         device: &'a str,
-        /// The command.
+        /// The command, e.g. `SANITIZE OVERWRITE`, `Sanitize Crypto Erase`.
         command: &'static str,
+        /// What Ctrl-C does while it runs, and the next step.
+        after: SanitizeStop,
     },
     // --- Hidden areas: HPA / DCO / AMAC restore (commands::wipe, issue 6) ---
     /// The plan's line about a hidden area and whether it will be restored.
@@ -907,6 +909,17 @@ pub enum Msg<'a> {
         /// The device.
         device: &'a str,
     },
+}
+
+/// Purge: what Ctrl-C does while a sanitize runs, for [`Msg::SanitizeCannotStop`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SanitizeStop {
+    /// ATA SANITIZE: Ctrl-C stops the waiting; the wipe is run again to verify.
+    RunAgain,
+    /// NVMe Sanitize: Ctrl-C stops the waiting; `atelier wipe --resume` waits and verifies.
+    Resume,
+    /// SCSI SANITIZE: Ctrl-C is not honoured once the command is sent; the bench waits.
+    Waits,
 }
 
 /// Labels of the inventory summary (`atelier inventory`).
@@ -2403,14 +2416,28 @@ impl Msg<'_> {
                     "{device}: method refused — the drive has the ATA SANITIZE feature set but does not advertise {command} (IDENTIFY DEVICE word 59); nothing was written. Run `atelier wipe` without --method to let the bench pick the strongest method the drive offers."
                 ),
             },
-            Msg::AtaSanitizeCannotStop { device, command } => match lang {
-                Fr => format!(
-                    "{device} : une fois lancé, {command} ne peut pas être arrêté — le disque le termine seul, même après une coupure de courant ; Ctrl-C arrête seulement l'attente du banc. Relancez ensuite « atelier wipe » pour vérifier."
-                ),
-                En => format!(
-                    "{device}: once started, {command} cannot be stopped — the drive finishes it by itself, even after a power cut; Ctrl-C only stops the bench waiting. Then run `atelier wipe` again to verify."
-                ),
-            },
+            Msg::SanitizeCannotStop {
+                device,
+                command,
+                after,
+            } => {
+                let next = match (after, lang) {
+                    (SanitizeStop::RunAgain, Fr) => "Ctrl-C arrête seulement l'attente du banc. Relancez ensuite « atelier wipe » pour vérifier.",
+                    (SanitizeStop::RunAgain, En) => "Ctrl-C only stops the bench waiting. Then run `atelier wipe` again to verify.",
+                    (SanitizeStop::Resume, Fr) => "Ctrl-C arrête seulement l'attente du banc. Lancez ensuite « atelier wipe --resume » : il attend la fin puis vérifie.",
+                    (SanitizeStop::Resume, En) => "Ctrl-C only stops the bench waiting. Then run `atelier wipe --resume`: it waits for the end, then verifies.",
+                    (SanitizeStop::Waits, Fr) => "Ctrl-C n'est plus pris en compte une fois la commande lancée : le banc attend que le disque ait fini, puis vérifie.",
+                    (SanitizeStop::Waits, En) => "Ctrl-C is no longer honoured once the command is sent: the bench waits for the drive to finish, then verifies.",
+                };
+                match lang {
+                    Fr => format!(
+                        "{device} : une fois lancé, {command} ne peut pas être arrêté — le disque le termine seul, même après une coupure de courant ; {next}"
+                    ),
+                    En => format!(
+                        "{device}: once started, {command} cannot be stopped — the drive finishes it by itself, even after a power cut; {next}"
+                    ),
+                }
+            }
             // --- Hidden areas: HPA / DCO / AMAC restore (commands::wipe, issue 6) ---
             Msg::PlanHiddenRestore {
                 device,
@@ -2754,12 +2781,46 @@ mod tests {
             assert!(fr.contains("sans --method") && en.contains("without --method"));
             assert_eq!(en.contains("bit 12 is 0"), !feature_set, "{en}");
         }
-        let stop = Msg::AtaSanitizeCannotStop {
+        let stop = Msg::SanitizeCannotStop {
             device: "sdb",
             command: "SANITIZE OVERWRITE",
+            after: SanitizeStop::RunAgain,
         };
         assert_ne!(stop.text(Lang::Fr), stop.text(Lang::En));
         assert!(stop.text(Lang::Fr).contains("coupure de courant"));
+        assert!(
+            stop.text(Lang::En)
+                .ends_with("Then run `atelier wipe` again to verify.")
+        );
+    }
+    // --- Purge: NVMe Sanitize and SCSI SANITIZE cannot be stopped either ---
+    #[test]
+    fn nvme_and_scsi_sanitize_warn_that_they_cannot_be_stopped_in_both_languages() {
+        let nvme = Msg::SanitizeCannotStop {
+            device: "nvme0n1",
+            command: "Sanitize Crypto Erase",
+            after: SanitizeStop::Resume,
+        };
+        let scsi = Msg::SanitizeCannotStop {
+            device: "sdc",
+            command: "SANITIZE BLOCK ERASE",
+            after: SanitizeStop::Waits,
+        };
+        for (m, device) in [(&nvme, "nvme0n1"), (&scsi, "sdc")] {
+            let (fr, en) = (m.text(Lang::Fr), m.text(Lang::En));
+            assert!(
+                fr.starts_with(&format!("{device} : une fois lancé")),
+                "{fr}"
+            );
+            assert!(en.starts_with(&format!("{device}: once started")), "{en}");
+            assert!(fr.contains("ne peut pas être arrêté") && en.contains("cannot be stopped"));
+            assert!(fr.contains("coupure de courant") && en.contains("power cut"));
+        }
+        // The next step: NVMe is resumed, SCSI is waited for (Ctrl-C is not honoured).
+        assert!(nvme.text(Lang::En).contains("`atelier wipe --resume`"));
+        assert!(nvme.text(Lang::Fr).contains("« atelier wipe --resume »"));
+        assert!(scsi.text(Lang::En).contains("no longer honoured"));
+        assert!(scsi.text(Lang::Fr).contains("n'est plus pris en compte"));
     }
     // --- Hidden areas: HPA / DCO / AMAC restore ---
     #[test]

@@ -421,25 +421,57 @@ fn holds_mapped_ranges(dev: &LoopDevice, image: &Path) -> bool {
         .all(|&(s, e)| got[s as usize..e as usize] == want[s as usize..e as usize])
 }
 
+/// `make_image` and its sealed `.bmap` (of `mapped_ranges`) in a temporary directory, and
+/// an empty data directory.
+struct BmapCase {
+    dir: tempfile::TempDir,
+    data: tempfile::TempDir,
+    img: PathBuf,
+    bmap: PathBuf,
+}
+
+impl BmapCase {
+    /// The case, or `None` when this machine may not run device-tier tests with `tools`.
+    fn new(tools: &[&str]) -> Option<Self> {
+        if !device_tier(tools) {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let img = make_image(dir.path());
+        let bmap = write_bmap(&img, &mapped_ranges());
+        Some(Self {
+            dir,
+            data,
+            img,
+            bmap,
+        })
+    }
+
+    /// `atelier deploy --json --bmap` of the image to `targets`.
+    fn deploy(&self, targets: &[&LoopDevice]) -> (i32, Vec<Value>, String) {
+        deploy(
+            self.data.path(),
+            &self.img,
+            targets,
+            &["--bmap", self.bmap.to_str().unwrap()],
+        )
+    }
+}
+
 #[test]
 fn with_a_bmap_the_record_says_verified_by_bmap_range_hashes() {
-    if !device_tier(&["sgdisk", "sfdisk"]) {
+    let Some(case) = BmapCase::new(&["sgdisk", "sfdisk"]) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let img = make_image(dir.path());
-    let bmap = write_bmap(&img, &mapped_ranges());
+    };
+    let BmapCase {
+        data, img, bmap, ..
+    } = &case;
     let target = LoopDevice::new(64 * MIB);
     target.fill(1 << 20, |_| vec![0x5A; 1 << 20]);
-    let (code, events, err) = deploy(
-        data.path(),
-        &img,
-        &[&target],
-        &["--bmap", bmap.to_str().unwrap()],
-    );
+    let (code, events, err) = case.deploy(&[&target]);
     assert_eq!(code, 0, "{err}\n{events:?}");
-    assert!(holds_mapped_ranges(&target, &img));
+    assert!(holds_mapped_ranges(&target, img));
     assert!(has_partition_table(&target));
     let r = &event(&events, "result")[0];
     let image = &r["deployment"]["image"];
@@ -469,8 +501,8 @@ fn with_a_bmap_the_record_says_verified_by_bmap_range_hashes() {
         .arg(data.path())
         .args(["deploy", "--yes-i-understand-this-destroys-data"])
         .arg("--bmap")
-        .arg(&bmap)
-        .arg(&img)
+        .arg(bmap)
+        .arg(img)
         .arg("--to")
         .arg(target2.path())
         .output()
@@ -485,28 +517,20 @@ fn with_a_bmap_the_record_says_verified_by_bmap_range_hashes() {
 
 #[test]
 fn a_bmap_range_flipped_in_the_source_fails_before_the_target_is_declared_good() {
-    if !device_tier(&["sgdisk", "sfdisk"]) {
+    let Some(case) = BmapCase::new(&["sgdisk", "sfdisk"]) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let img = make_image(dir.path());
-    let bmap = write_bmap(&img, &mapped_ranges());
+    };
+    let img = &case.img;
     // One byte of the image changed after its bmap was made, inside the first mapped range
     // but past the held-back first chunk.
-    let mut bytes = fs::read(&img).unwrap();
+    let mut bytes = fs::read(img).unwrap();
     bytes[(10 * MIB + 12_345) as usize] ^= 0x01;
-    fs::write(&img, &bytes).unwrap();
+    fs::write(img, &bytes).unwrap();
     let target = LoopDevice::new(64 * MIB);
     target.write_direct(0, &bytes[..(MIB as usize)]);
     assert!(has_partition_table(&target));
 
-    let (code, events, err) = deploy(
-        data.path(),
-        &img,
-        &[&target],
-        &["--bmap", bmap.to_str().unwrap()],
-    );
+    let (code, events, err) = case.deploy(&[&target]);
     assert_eq!(code, 1, "{err}\n{events:?}");
     let r = &event(&events, "result")[0];
     assert_eq!(r["outcome"], "FAILED", "{r}");
@@ -524,28 +548,20 @@ fn a_bmap_range_flipped_in_the_source_fails_before_the_target_is_declared_good()
 
 #[test]
 fn a_tampered_bmap_is_refused_before_anything_is_written() {
-    if !device_tier(&["sgdisk"]) {
+    let Some(case) = BmapCase::new(&["sgdisk"]) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let img = make_image(dir.path());
-    let bmap = write_bmap(&img, &mapped_ranges());
+    };
+    let bmap = &case.bmap;
     // A range widened by hand (44 MiB → 43 MiB): the file no longer matches its checksum.
-    let text = fs::read_to_string(&bmap).unwrap();
+    let text = fs::read_to_string(bmap).unwrap();
     let first = 44 * MIB / 4096;
     let tampered = text.replacen(&format!("> {first}-"), &format!("> {}-", first - 256), 1);
     assert_ne!(tampered, text);
-    fs::write(&bmap, tampered).unwrap();
+    fs::write(bmap, tampered).unwrap();
     let target = LoopDevice::new(64 * MIB);
     target.fill(1 << 20, |_| vec![0xC3; 1 << 20]);
     let before = target.sha256();
-    let (code, _, err) = deploy(
-        data.path(),
-        &img,
-        &[&target],
-        &["--bmap", bmap.to_str().unwrap()],
-    );
+    let (code, _, err) = case.deploy(&[&target]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("checksum does not match"), "{err}");
     assert_eq!(target.sha256(), before, "nothing may be written");
@@ -553,15 +569,17 @@ fn a_tampered_bmap_is_refused_before_anything_is_written() {
 
 #[test]
 fn a_catalogue_bmap_hash_is_checked_and_an_expected_hash_is_computed() {
-    if !device_tier(&["sgdisk", "sfdisk"]) {
+    let Some(case) = BmapCase::new(&["sgdisk", "sfdisk"]) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let img = make_image(dir.path());
-    let bmap = write_bmap(&img, &mapped_ranges());
-    let file_sha = hex(&Sha256::digest(fs::read(&img).unwrap()));
-    let bmap_sha = hex(&Sha256::digest(fs::read(&bmap).unwrap()));
+    };
+    let BmapCase {
+        dir,
+        data,
+        img,
+        bmap,
+    } = &case;
+    let file_sha = hex(&Sha256::digest(fs::read(img).unwrap()));
+    let bmap_sha = hex(&Sha256::digest(fs::read(bmap).unwrap()));
     let catalogue = dir.path().join("images.toml");
     let entry = |bmap_hash: &str| {
         format!(
@@ -594,5 +612,5 @@ fn a_catalogue_bmap_hash_is_checked_and_an_expected_hash_is_computed() {
     assert_eq!(image["image_sha256"], file_sha.as_str());
     assert_eq!(image["file_sha256"], file_sha.as_str());
     assert_eq!(image["hash_matches"], true);
-    assert!(holds_mapped_ranges(&target, &img));
+    assert!(holds_mapped_ranges(&target, img));
 }

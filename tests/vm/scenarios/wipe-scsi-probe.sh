@@ -18,12 +18,7 @@
 vm_initramfs "$VM_WORK/initrd.cpio.gz" --bin "$(vm_atelier_bin)" --modules "scsi_debug sym53c8xx"
 mkdir -p "$VM_WORK/disks"
 vm_disk_image "$VM_WORK/disks/sas.img" 32M
-{ yes ATELIER-CANARY-SAS || true; } | head -c 1M >"$VM_WORK/canary.bin"
-for off in 0 11 23 31; do
-  dd if="$VM_WORK/canary.bin" of="$VM_WORK/disks/sas.img" bs=1M seek="$off" conv=notrunc status=none
-done
-count() { grep -a -c ATELIER-CANARY-SAS "$1" || true; }
-[[ $(count "$VM_WORK/disks/sas.img") -gt 0 ]] || { vm_err "seeding failed"; exit 1; }
+vm_canary_seed "$VM_WORK/disks/sas.img" ATELIER-CANARY-SAS 0 11 23 31 || exit 1
 
 cat >"$VM_WORK/guest.sh" <<'GUEST'
 i=0
@@ -84,6 +79,6 @@ grep -q 'CRYPTOGRAPHIC ERASE=false' "$r/forced.jsonl" "$r/forced.err" ||
 [[ $(cat "$r/wipe.status") == 0 ]] || { cat "$r/wipe.err"; fail "wipe exited $(cat "$r/wipe.status")"; }
 jq -e '[.sanitization[] | select(.outcome=="PASSED" and .category=="clear" and .method.name=="overwrite-random")] | length == 2' \
   "$r/record.json" >/dev/null || fail "records: $(jq -c '.sanitization[] | {device: .device.name, outcome, category, method: .method.name}' "$r/record.json")"
-left=$(count "$VM_WORK/disks/sas.img")
+left=$(vm_canary_count "$VM_WORK/disks/sas.img" ATELIER-CANARY-SAS)
 [[ $left == 0 ]] || fail "sas.img: $left canary lines survived"
 vm_log "SCSI: REPORT SUPPORTED OPERATION CODES through SG_IO (scsi_debug: SANITIZE not supported; scsi-hd: $(plan "$qhd" | jq -r .reason_code)); forced SANITIZE refused; overwrite verified"

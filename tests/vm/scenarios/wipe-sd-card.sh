@@ -10,12 +10,7 @@
 vm_initramfs "$VM_WORK/initrd.cpio.gz" --bin "$(vm_atelier_bin)" --modules "sdhci_pci mmc_block"
 mkdir -p "$VM_WORK/disks"
 vm_disk_image "$VM_WORK/disks/sd.img" 32M
-{ yes ATELIER-CANARY-SD || true; } | head -c 1M >"$VM_WORK/canary.bin"
-for off in 0 11 23 31; do
-  dd if="$VM_WORK/canary.bin" of="$VM_WORK/disks/sd.img" bs=1M seek="$off" conv=notrunc status=none
-done
-count() { grep -a -c ATELIER-CANARY-SD "$1" || true; }
-[[ $(count "$VM_WORK/disks/sd.img") -gt 0 ]] || { vm_err "seeding failed"; exit 1; }
+vm_canary_seed "$VM_WORK/disks/sd.img" ATELIER-CANARY-SD 0 11 23 31 || exit 1
 
 cat >"$VM_WORK/guest.sh" <<'GUEST'
 i=0
@@ -52,6 +47,6 @@ grep -q "emmc-secure-erase: the drive does not advertise this command (not an eM
 [[ $(cat "$r/wipe.status") == 0 ]] || { cat "$r/wipe.err"; fail "wipe exited $(cat "$r/wipe.status")"; }
 jq -e '[.sanitization[] | select(.outcome=="PASSED" and .category=="clear" and .method.name=="overwrite-random")] | length == 1' \
   "$r/record.json" >/dev/null || fail "record: $(jq -c '.sanitization' "$r/record.json")"
-left=$(count "$VM_WORK/disks/sd.img")
+left=$(vm_canary_count "$VM_WORK/disks/sd.img" ATELIER-CANARY-SD)
 [[ $left == 0 ]] || fail "sd.img: $left canary lines survived"
 vm_log "SD card (type SD): no eMMC secure erase offered, forced one refused, overwrite verified"

@@ -80,3 +80,108 @@ pub fn firmware_params(
     p.firmware = Some(atelier_wipe::firmware::FirmwareParams { method });
     p
 }
+
+/// An observer that shows nothing and accepts every checkpoint.
+pub struct Quiet;
+
+impl atelier_wipe::WipeObserver for Quiet {
+    fn phase(&self, _phase: atelier_wipe::Phase, _bytes_total: u64) {}
+    fn progress(&self, _bytes_done: u64, _bytes_total: u64) {}
+    fn checkpoint(&self, _progress: &atelier_wipe::JobProgress) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A page captured from QEMU's drives (`atelier-device/tests/fixtures/drive-pages-qemu`).
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../atelier-device/tests/fixtures/drive-pages-qemu")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// The IDENTIFY DEVICE page of QEMU's SATA disk.
+pub fn sata_identify_page() -> Vec<u8> {
+    fixture("sata-ATL-SATA-01.identify.bin")
+}
+
+/// `bytes` of media holding `text` over and over: every sector has old content to find.
+pub fn canary_media(text: &[u8], bytes: u64) -> Arc<Mutex<Vec<u8>>> {
+    Arc::new(Mutex::new(
+        text.iter().copied().cycle().take(bytes as usize).collect(),
+    ))
+}
+
+/// The parameters of a firmware erase with `method` on QEMU's NVMe namespace (`bytes` long).
+pub fn nvme_params(
+    method: atelier_wipe::policy::PolicyMethod,
+    bytes: u64,
+) -> atelier_wipe::WipeParams {
+    let device = disk(
+        "nvme0n1",
+        (259, 0),
+        atelier_record::Transport::Nvme,
+        "QEMU NVMe Ctrl",
+        "ATL-NVME-01",
+        bytes,
+    );
+    firmware_params(&device, method)
+}
+
+/// The parameters of a firmware erase with `method` on the SATA disk `sda` (serial
+/// ATL-SATA-01, as QEMU's) sold as `model`, `bytes` long.
+pub fn sata_params(
+    model: &str,
+    method: atelier_wipe::policy::PolicyMethod,
+    bytes: u64,
+) -> atelier_wipe::WipeParams {
+    let device = disk(
+        "sda",
+        (8, 0),
+        atelier_record::Transport::Sata,
+        model,
+        "ATL-SATA-01",
+        bytes,
+    );
+    firmware_params(&device, method)
+}
+
+/// The names of the commands a session recorded, in order.
+pub fn command_names(section: &atelier_record::FirmwareErase) -> Vec<&str> {
+    section.commands.iter().map(|c| c.name.as_str()).collect()
+}
+
+/// A password journal in memory: the current entries by (serial, model), and every password
+/// ever saved.
+#[derive(Default)]
+pub struct MemJournal {
+    /// The entries.
+    pub entries: std::cell::RefCell<std::collections::HashMap<(String, String), String>>,
+    /// Every password saved, in order.
+    pub saved: std::cell::RefCell<Vec<String>>,
+}
+
+impl atelier_wipe::ata_security::PasswordJournal for MemJournal {
+    fn save(&self, serial: &str, model: &str, password: &str) -> Result<(), String> {
+        self.saved.borrow_mut().push(password.to_string());
+        self.entries
+            .borrow_mut()
+            .insert((serial.into(), model.into()), password.into());
+        Ok(())
+    }
+    fn find(&self, serial: &str, model: &str) -> Result<Option<String>, String> {
+        Ok(self
+            .entries
+            .borrow()
+            .get(&(serial.to_string(), model.to_string()))
+            .cloned())
+    }
+    fn remove(&self, serial: &str, model: &str) -> Result<(), String> {
+        self.entries
+            .borrow_mut()
+            .remove(&(serial.to_string(), model.to_string()));
+        Ok(())
+    }
+}

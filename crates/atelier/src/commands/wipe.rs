@@ -10,12 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use atelier_device::BlockDevice;
 use atelier_device::ata::SgDevice;
 use atelier_device::ata_hidden;
+use atelier_device::{BlockDevice, DirectDevice};
 use atelier_record::{
-    AssetRecord, DeviceIdentity, Interruption, MediaKind, Outcome, SanitizationEntry,
-    VerificationMode,
+    AssetRecord, DeviceIdentity, FirmwareErase, Interruption, MediaKind, Outcome,
+    SanitizationEntry, VerificationMode,
 };
 use atelier_store::{Job, JobState, ProcessOwner, Store};
 use atelier_wipe::ata_security::{self, PasswordJournal, Recovery};
@@ -24,7 +24,7 @@ use atelier_wipe::hidden_area;
 use atelier_wipe::policy::{self, Decision, MediaClass, PolicyMethod, Requested};
 use atelier_wipe::unfreeze;
 use atelier_wipe::{
-    EngineConfig, JobProgress, Method, Phase, PrepareError, WipeObserver, WipeParams,
+    EngineConfig, JobProgress, Method, Phase, PrepareError, SessionEnd, WipeObserver, WipeParams,
     apply_checkpoint, apply_session_end, find_planned, open_planned, run_session,
 };
 use chrono::Utc;
@@ -39,7 +39,7 @@ use crate::commands::targets::{
 };
 use crate::context::{Context, tool_info};
 use crate::exit;
-use crate::i18n::{Lang, Msg};
+use crate::i18n::{Lang, Msg, SanitizeStop};
 use crate::output::{self, DeviceProgress, Progress};
 
 /// Journal kind of wipe jobs.
@@ -185,7 +185,7 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
             && !args.json
             && !args.yes_i_understand_this_destroys_data
             && std::io::IsTerminal::is_terminal(&std::io::stdin())
-            && ask_unfreeze(lang));
+            && ask_yes(lang, &Msg::UnfreezeQuestion));
     if unfreeze_wanted && store.is_some() && frozen {
         match unfreeze_drives(ctx, args.json) {
             Ok(()) => {
@@ -231,9 +231,16 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
         }
     }
     for (s, (d, _)) in targets.iter().zip(&decisions) {
-        if !args.json && atelier_wipe::ata_sanitize::operation(d.method).is_some() {
+        if let (false, Some(after)) = (args.json, FirmwareKind::of(d.method).cannot_stop()) {
             let (device, command) = (&s.device.name, d.method.command());
-            output::warning(lang, &Msg::AtaSanitizeCannotStop { device, command });
+            output::warning(
+                lang,
+                &Msg::SanitizeCannotStop {
+                    device,
+                    command,
+                    after,
+                },
+            );
         }
     }
     let Some(store) = store else {
@@ -1060,8 +1067,8 @@ fn recover_command(ctx: &Context, args: &WipeArgs) -> u8 {
     if failed > 0 { exit::FAILED } else { exit::OK }
 }
 
-/// Asks whether to suspend the machine to unfreeze the drives; yes only on an explicit yes.
-/// Asks a yes/no `question` on the terminal; anything but yes / oui is no.
+/// Asks a yes/no `question` on the terminal (to unfreeze the drives, to restore a hidden
+/// area); anything but y / yes / o / oui is no.
 fn ask_yes(lang: Lang, question: &Msg) -> bool {
     eprint!("{}", question.text(lang));
     let mut line = String::new();
@@ -1175,18 +1182,6 @@ fn restore_hidden_area(
     (hidden_area::record_check(&after, Some(restore)), now)
 }
 
-fn ask_unfreeze(lang: Lang) -> bool {
-    eprint!("{}", Msg::UnfreezeQuestion.text(lang));
-    let mut line = String::new();
-    match std::io::stdin().lock().read_line(&mut line) {
-        Ok(n) if n > 0 => matches!(
-            line.trim().to_lowercase().as_str(),
-            "y" | "yes" | "o" | "oui"
-        ),
-        _ => false,
-    }
-}
-
 /// The suspend-to-RAM cycle that lifts the freeze lock (`rtcwake -m mem -s 5`).
 fn unfreeze_drives(ctx: &Context, json: bool) -> Result<(), String> {
     let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
@@ -1260,18 +1255,19 @@ fn run_one(
         request_size: run.params.request_size as usize,
         ..cfg.clone()
     };
-    let mut firmware_section = None;
-    let ata_method = run.params.firmware.as_ref().is_some_and(|f| {
-        matches!(
-            f.method,
-            PolicyMethod::AtaSecurityErase | PolicyMethod::AtaSecurityEraseEnhanced
-        )
-    });
-    let end = if ata_method {
-        // ATA Security Erase: the drive through SG_IO, its temporary password in the store.
-        let node = ctx.root.path(device.dev_path());
-        let mut sg = match SgDevice::open(&node) {
-            Ok(sg) => sg,
+    let (end, firmware_section) = if let Some(fw) = &run.params.firmware {
+        let session = FirmwareSession {
+            ctx,
+            device: &device,
+            direct: &direct,
+            run,
+            cfg: &cfg,
+            observer: &observer,
+            cancel,
+            bar,
+        };
+        let (end, section) = match session.run(FirmwareKind::of(fw.method)) {
+            Ok(ran) => ran,
             Err(e) => {
                 return not_started(
                     ctx.lang,
@@ -1283,159 +1279,9 @@ fn run_one(
                 );
             }
         };
-        let (end, section) = ata_security::run_security_erase_session(
-            &direct,
-            &mut sg,
-            &StoreJournal(store),
-            &run.params,
-            &cfg,
-            &observer,
-            cancel,
-        );
-        firmware_section = Some(section);
-        end
-    } else if run
-        .params
-        .firmware
-        .as_ref()
-        .is_some_and(|f| atelier_wipe::ata_sanitize::operation(f.method).is_some())
-    {
-        // ATA SANITIZE: the disk's SG_IO node; polled with SANITIZE STATUS EXT until done.
-        let node = ctx.root.path(device.dev_path());
-        let mut sg = match SgDevice::open(&node) {
-            Ok(sg) => sg,
-            Err(e) => {
-                return not_started(
-                    ctx.lang,
-                    store,
-                    run,
-                    &PrepareError::Gone {
-                        name: format!("{}: {e}", device.name),
-                    },
-                );
-            }
-        };
-        let (end, section) = atelier_wipe::ata_sanitize::run_ata_sanitize_session(
-            &direct,
-            &mut sg,
-            &run.params,
-            &cfg,
-            &observer,
-            cancel,
-            &atelier_wipe::ata_sanitize::SanitizePolling::default(),
-        );
-        firmware_section = Some(section);
-        end
-    } else if run
-        .params
-        .firmware
-        .as_ref()
-        .is_some_and(|f| f.method == PolicyMethod::EmmcSecureErase)
-    {
-        // eMMC: BLKSECDISCARD on the node, then mmc-utils' sanitize when installed.
-        let mut eraser =
-            atelier_wipe::emmc_erase::KernelEmmc::new(ctx.root.path(device.dev_path()));
-        let (end, section) = atelier_wipe::emmc_erase::run_emmc_secure_erase_session(
-            &direct,
-            &mut eraser,
-            &run.params,
-            &cfg,
-            &observer,
-            cancel,
-        );
-        firmware_section = Some(section);
-        end
-    } else if run
-        .params
-        .firmware
-        .as_ref()
-        .is_some_and(|f| atelier_wipe::scsi_sanitize::action_of(f.method).is_some())
-    {
-        // SCSI SANITIZE: the disk's SG_IO node; polled until the drive says it is done.
-        let node = ctx.root.path(device.dev_path());
-        let mut sg = match SgDevice::open(&node) {
-            Ok(sg) => sg,
-            Err(e) => {
-                return not_started(
-                    ctx.lang,
-                    store,
-                    run,
-                    &PrepareError::Gone {
-                        name: format!("{}: {e}", device.name),
-                    },
-                );
-            }
-        };
-        let (end, section) = atelier_wipe::scsi_sanitize::run_scsi_sanitize_session(
-            &direct,
-            &mut sg,
-            &run.params,
-            &cfg,
-            &observer,
-            cancel,
-            &atelier_wipe::scsi_sanitize::PollTiming::default(),
-        );
-        firmware_section = Some(section);
-        end
-    } else if run.params.firmware.is_some() {
-        // A firmware erase starts over on resume: the drive erases again, then verifies.
-        let mut ctrl =
-            match atelier_device::nvme::NvmeController::open_for_namespace(&ctx.root, &device.name)
-            {
-                Ok(c) => c,
-                Err(e) => {
-                    return not_started(
-                        ctx.lang,
-                        store,
-                        run,
-                        &PrepareError::Gone {
-                            name: format!("{}: {e}", device.name),
-                        },
-                    );
-                }
-            };
-        let nsid = ctrl.path().nsid;
-        let sanitize = run
-            .params
-            .firmware
-            .as_ref()
-            .is_some_and(|f| atelier_wipe::nvme_sanitize::sanitize_action(f.method).is_some());
-        let (end, section) = if sanitize {
-            // NVMe Sanitize: the command only starts it; the status log gives progress and ETA.
-            bar.println(&Msg::NvmeSanitizeRunning.text(ctx.lang));
-            let mut told = false;
-            atelier_wipe::nvme_sanitize::run_sanitize_session(
-                &direct,
-                &mut ctrl,
-                nsid,
-                &run.params,
-                &cfg,
-                &observer,
-                cancel,
-                &atelier_wipe::nvme_sanitize::SanitizePolling::default(),
-                &mut |tick| {
-                    if let (false, Some(e)) = (told, tick.estimate) {
-                        told = true;
-                        let minutes = e.as_secs().div_ceil(60);
-                        bar.println(&Msg::NvmeSanitizeEstimate { minutes }.text(ctx.lang));
-                    }
-                },
-            )
-        } else {
-            firmware::run_format_session(
-                &direct,
-                &mut ctrl,
-                nsid,
-                &run.params,
-                &cfg,
-                &observer,
-                cancel,
-            )
-        };
-        firmware_section = Some(section);
-        end
+        (end, Some(section))
     } else {
-        run_session(
+        let end = run_session(
             &direct,
             &run.params,
             run.from.clone(),
@@ -1443,7 +1289,8 @@ fn run_one(
             &cfg,
             &observer,
             cancel,
-        )
+        );
+        (end, None)
     };
     // --overwrite-after: one verified host pass after a firmware erase that passed.
     let (end, extra_pass) = if run.overwrite_after && firmware_section.is_some() {
@@ -1480,6 +1327,168 @@ fn run_one(
     }) {
         Ok(record) => RunResult::Ran(record),
         Err(e) => RunResult::StoreFailed(e.to_string()),
+    }
+}
+
+/// Which drive command set a firmware method goes through.
+#[derive(Clone, Copy)]
+enum FirmwareKind {
+    /// ATA Security Erase (normal or enhanced), through SG_IO.
+    AtaSecurity,
+    /// ATA SANITIZE, through SG_IO, polled with SANITIZE STATUS EXT.
+    AtaSanitize,
+    /// eMMC secure discard, then mmc-utils' sanitize when installed.
+    Emmc,
+    /// SCSI SANITIZE, through SG_IO, polled until the drive says it is done.
+    ScsiSanitize,
+    /// NVMe Sanitize (`true`) or Format NVM (`false`), through the controller.
+    Nvme { sanitize: bool },
+}
+
+impl FirmwareKind {
+    /// The command set of a firmware `method` (a host overwrite maps to `Nvme` Format, and
+    /// is never run through here).
+    fn of(method: PolicyMethod) -> Self {
+        if matches!(
+            method,
+            PolicyMethod::AtaSecurityErase | PolicyMethod::AtaSecurityEraseEnhanced
+        ) {
+            Self::AtaSecurity
+        } else if atelier_wipe::ata_sanitize::operation(method).is_some() {
+            Self::AtaSanitize
+        } else if method == PolicyMethod::EmmcSecureErase {
+            Self::Emmc
+        } else if atelier_wipe::scsi_sanitize::action_of(method).is_some() {
+            Self::ScsiSanitize
+        } else {
+            Self::Nvme {
+                sanitize: atelier_wipe::nvme_sanitize::sanitize_action(method).is_some(),
+            }
+        }
+    }
+
+    /// A sanitize, which cannot be stopped once started (it resumes after a power cycle):
+    /// what Ctrl-C does then. `None` for the other firmware erases.
+    fn cannot_stop(self) -> Option<SanitizeStop> {
+        match self {
+            Self::AtaSanitize => Some(SanitizeStop::RunAgain),
+            Self::Nvme { sanitize: true } => Some(SanitizeStop::Resume),
+            Self::ScsiSanitize => Some(SanitizeStop::Waits),
+            Self::AtaSecurity | Self::Emmc | Self::Nvme { sanitize: false } => None,
+        }
+    }
+}
+
+/// What a firmware erase needs from `run_one`: the opened disk, the job, its observer.
+struct FirmwareSession<'a> {
+    ctx: &'a Context,
+    device: &'a BlockDevice,
+    direct: &'a DirectDevice,
+    run: &'a JobRun,
+    cfg: &'a EngineConfig,
+    observer: &'a JobObserver<'a>,
+    cancel: &'a AtomicBool,
+    bar: &'a DeviceProgress,
+}
+
+impl FirmwareSession<'_> {
+    /// Opens the drive's command path and runs the erase; a firmware erase starts over
+    /// on resume (the drive erases again, then verifies). `Err` is why the command path
+    /// could not be opened: nothing was sent.
+    fn run(&self, kind: FirmwareKind) -> Result<(SessionEnd, FirmwareErase), String> {
+        let (direct, params, cfg, observer, cancel) = (
+            self.direct,
+            &self.run.params,
+            self.cfg,
+            self.observer,
+            self.cancel,
+        );
+        let sg = || {
+            SgDevice::open(&self.ctx.root.path(self.device.dev_path())).map_err(|e| e.to_string())
+        };
+        Ok(match kind {
+            FirmwareKind::AtaSecurity => ata_security::run_security_erase_session(
+                direct,
+                &mut sg()?,
+                &StoreJournal(observer.store),
+                params,
+                cfg,
+                observer,
+                cancel,
+            ),
+            FirmwareKind::AtaSanitize => atelier_wipe::ata_sanitize::run_ata_sanitize_session(
+                direct,
+                &mut sg()?,
+                params,
+                cfg,
+                observer,
+                cancel,
+                &atelier_wipe::ata_sanitize::SanitizePolling::default(),
+            ),
+            FirmwareKind::Emmc => atelier_wipe::emmc_erase::run_emmc_secure_erase_session(
+                direct,
+                &mut atelier_wipe::emmc_erase::KernelEmmc::new(
+                    self.ctx.root.path(self.device.dev_path()),
+                ),
+                params,
+                cfg,
+                observer,
+                cancel,
+            ),
+            FirmwareKind::ScsiSanitize => atelier_wipe::scsi_sanitize::run_scsi_sanitize_session(
+                direct,
+                &mut sg()?,
+                params,
+                cfg,
+                observer,
+                cancel,
+                &atelier_wipe::scsi_sanitize::PollTiming::default(),
+            ),
+            FirmwareKind::Nvme { sanitize } => {
+                let mut ctrl = atelier_device::nvme::NvmeController::open_for_namespace(
+                    &self.ctx.root,
+                    &self.device.name,
+                )
+                .map_err(|e| e.to_string())?;
+                let nsid = ctrl.path().nsid;
+                if sanitize {
+                    self.nvme_sanitize(&mut ctrl, nsid)
+                } else {
+                    firmware::run_format_session(
+                        direct, &mut ctrl, nsid, params, cfg, observer, cancel,
+                    )
+                }
+            }
+        })
+    }
+
+    /// NVMe Sanitize: the command only starts it; the status log gives progress and ETA.
+    fn nvme_sanitize(
+        &self,
+        ctrl: &mut atelier_device::nvme::NvmeController,
+        nsid: u32,
+    ) -> (SessionEnd, FirmwareErase) {
+        let lang = self.ctx.lang;
+        self.bar.println(&Msg::NvmeSanitizeRunning.text(lang));
+        let mut told = false;
+        atelier_wipe::nvme_sanitize::run_sanitize_session(
+            self.direct,
+            ctrl,
+            nsid,
+            &self.run.params,
+            self.cfg,
+            self.observer,
+            self.cancel,
+            &atelier_wipe::nvme_sanitize::SanitizePolling::default(),
+            &mut |tick| {
+                if let (false, Some(e)) = (told, tick.estimate) {
+                    told = true;
+                    let minutes = e.as_secs().div_ceil(60);
+                    self.bar
+                        .println(&Msg::NvmeSanitizeEstimate { minutes }.text(lang));
+                }
+            },
+        )
     }
 }
 
@@ -1610,5 +1619,32 @@ impl WipeObserver for JobObserver<'_> {
         output::json_line(&json!({"event": "paused_before_verify", "device": self.device}));
         let mut line = String::new();
         let _ = std::io::stdin().lock().read_line(&mut line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sanitize_method_warns_that_it_cannot_be_stopped() {
+        for m in PolicyMethod::ALL {
+            let sanitize = m.name().contains("sanitize");
+            let warns = FirmwareKind::of(m).cannot_stop().is_some();
+            assert_eq!(warns, sanitize, "{}", m.name());
+        }
+        let after = |m| FirmwareKind::of(m).cannot_stop();
+        assert_eq!(
+            after(PolicyMethod::AtaSanitizeCrypto),
+            Some(SanitizeStop::RunAgain)
+        );
+        assert_eq!(
+            after(PolicyMethod::NvmeSanitizeBlock),
+            Some(SanitizeStop::Resume)
+        );
+        assert_eq!(
+            after(PolicyMethod::ScsiSanitizeOverwrite),
+            Some(SanitizeStop::Waits)
+        );
     }
 }
