@@ -93,6 +93,7 @@ fn not_examined_says_why_and_old_records_say_this_version() {
     let mut e = wipe("S1", "PASSED", &[]);
     e.hidden_area = Some(HiddenAreaCheck::NotExamined {
         reason: "USB: ATA pass-through through the bridge is not attempted by this version".into(),
+        code: None,
     });
     let (verdict, hidden, real) = lines(e, Language::En);
     assert_eq!(verdict, TitleVerdict::Refurbished);
@@ -154,5 +155,34 @@ fn a_restore_before_the_wipe_is_said_with_its_outcome() {
     assert!(
         hidden.contains("restauration non autorisée par l'opérateur"),
         "{hidden}"
+    );
+}
+
+#[test]
+fn not_examined_reasons_are_in_french_on_a_french_certificate() {
+    let mut e = wipe("S1", "PASSED", &[]);
+    e.hidden_area = Some(HiddenAreaCheck::NotExamined {
+        reason: "USB: ATA pass-through through the bridge is not attempted by this version".into(),
+        code: Some(atelier_record::NotExaminedCode::Usb),
+    });
+    let (_, hidden, real) = lines(e.clone(), Language::Fr);
+    assert!(
+        hidden.starts_with("non examinées : USB : cette version ne tente pas")
+            && !hidden.contains("bridge"),
+        "{hidden}"
+    );
+    assert!(real.starts_with("non mesurée : USB :"), "{real}");
+    let (_, hidden, _) = lines(e, Language::En);
+    assert!(hidden.contains("through the bridge"), "{hidden}");
+    // A failed command keeps the drive's own words inside the French sentence.
+    let mut e = wipe("S1", "PASSED", &[]);
+    e.hidden_area = Some(HiddenAreaCheck::NotExamined {
+        reason: "ATA READ NATIVE MAX ADDRESS EXT failed: command aborted".into(),
+        code: Some(atelier_record::NotExaminedCode::CommandFailed),
+    });
+    let (_, hidden, _) = lines(e, Language::Fr);
+    assert_eq!(
+        hidden,
+        "non examinées : la commande de mesure a échoué (ATA READ NATIVE MAX ADDRESS EXT failed: command aborted)"
     );
 }

@@ -25,12 +25,12 @@ pub use hardware::{
     Verdict,
 };
 
-pub use sanitization::HiddenAreaCheck;
 pub use sanitization::{
     Checkpoint, DeviceIdentity, FirmwareCommand, FirmwareErase, Interruption, IoErrorRange,
     IoOperation, MediaKind, MethodChoice, NistCategory, Outcome, PassPattern, SanitizationEntry,
     SanitizationMethod, Technique, Transport, Verification, VerificationMode, VerificationResult,
 };
+pub use sanitization::{HiddenAreaCheck, NotExaminedCode};
 pub use sanitization::{HiddenAreaRestore, HiddenAreaRestoreOutcome};
 
 /// Version of the record format written by this crate.

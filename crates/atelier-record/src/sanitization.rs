@@ -113,7 +113,33 @@ pub enum HiddenAreaCheck {
     NotExamined {
         /// Why, in plain English.
         reason: String,
+        /// Which case it is, for programs and translations (the certificate says it in the
+        /// operator's language). Absent in entries written before it existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<NotExaminedCode>,
     },
+}
+
+/// Why a drive's hidden areas were not examined: the stable code of
+/// [`HiddenAreaCheck::NotExamined`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotExaminedCode {
+    /// The measuring command (READ NATIVE MAX ADDRESS EXT / GET NATIVE MAX ADDRESS EXT)
+    /// failed; `reason` holds the drive's error.
+    CommandFailed,
+    /// IDENTIFY DEVICE could not be read; `reason` holds why.
+    IdentifyUnreadable,
+    /// NVMe: the command set has no host protected area.
+    Nvme,
+    /// USB: ATA pass-through through the bridge is not attempted.
+    Usb,
+    /// SD card or eMMC: no command reports a hidden area.
+    MemoryCard,
+    /// SCSI / SAS: not examined by this version.
+    Scsi,
+    /// Loop, virtio or RAM device: the real medium is elsewhere.
+    Virtual,
 }
 
 /// What happened to a hidden area before the wipe (ACS-3 §4.9 DCO, §4.11 HPA; ACS-4 §4.4

@@ -231,7 +231,11 @@ pub fn hidden_area_method(probe: &Probe) -> String {
 /// READ NATIVE MAX ADDRESS EXT), or not examined and why.
 pub fn hidden_area_check(probe: &Probe) -> atelier_record::HiddenAreaCheck {
     use atelier_record::HiddenAreaCheck as H;
-    let not = |reason: String| H::NotExamined { reason };
+    use atelier_record::NotExaminedCode as C;
+    let not = |code: C, reason: String| H::NotExamined {
+        reason,
+        code: Some(code),
+    };
     match (&probe.hidden_area, probe.capabilities.media) {
         (Some(Ok(a)), _) => H::Measured {
             method: hidden_area_method(probe),
@@ -240,28 +244,36 @@ pub fn hidden_area_check(probe: &Probe) -> atelier_record::HiddenAreaCheck {
             hidden_sectors: probe.hidden_sectors(),
             restore: None,
         },
-        (Some(Err(e)), _) => not(format!("{HIDDEN_AREA_METHOD} failed: {e}")),
-        (None, MediaClass::SataSsd | MediaClass::SataHdd) => not(format!(
+        (Some(Err(e)), _) => not(C::CommandFailed, format!("{HIDDEN_AREA_METHOD} failed: {e}")),
+        (None, MediaClass::SataSsd | MediaClass::SataHdd) => not(
+            C::IdentifyUnreadable,
+            format!(
             "IDENTIFY DEVICE could not be read ({})",
             probe
                 .capabilities
                 .probe_error
                 .as_deref()
                 .unwrap_or("no answer")
-        )),
+            ),
+        ),
         (None, MediaClass::NvmeSsd) => not(
+            C::Nvme,
             "NVMe: no host protected area in the NVMe command set; capacity outside the namespaces is not examined by this version"
                 .into(),
         ),
         (None, MediaClass::Usb) => not(
+            C::Usb,
             "USB: ATA pass-through through the bridge is not attempted by this version".into(),
         ),
         (None, MediaClass::MemoryCard) => {
-            not("SD card / eMMC: no command reports a hidden area".into())
+            not(C::MemoryCard, "SD card / eMMC: no command reports a hidden area".into())
         }
-        (None, MediaClass::Scsi) => not("SCSI / SAS: not examined by this version".into()),
+        (None, MediaClass::Scsi) => not(C::Scsi, "SCSI / SAS: not examined by this version".into()),
         (None, MediaClass::Virtual) => {
-            not("virtual device (loop, virtio, RAM): the real medium is elsewhere".into())
+            not(
+                C::Virtual,
+                "virtual device (loop, virtio, RAM): the real medium is elsewhere".into(),
+            )
         }
     }
 }

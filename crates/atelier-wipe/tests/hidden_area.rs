@@ -156,11 +156,18 @@ fn without_an_hpa_the_check_says_none_and_the_verdict_is_erased() {
 
 #[test]
 fn media_without_an_hpa_command_say_not_examined_and_why() {
-    for (media, words) in [
-        (MediaClass::NvmeSsd, "NVMe"),
-        (MediaClass::Usb, "USB"),
-        (MediaClass::Virtual, "virtual device"),
-        (MediaClass::MemoryCard, "SD card"),
+    use atelier_record::NotExaminedCode as C;
+    for (media, words, expected) in [
+        (MediaClass::NvmeSsd, "NVMe", C::Nvme),
+        (MediaClass::Usb, "USB", C::Usb),
+        (MediaClass::Virtual, "virtual device", C::Virtual),
+        (MediaClass::MemoryCard, "SD card", C::MemoryCard),
+        (MediaClass::Scsi, "SCSI", C::Scsi),
+        (
+            MediaClass::SataHdd,
+            "IDENTIFY DEVICE",
+            C::IdentifyUnreadable,
+        ),
     ] {
         let probe = Probe {
             capabilities: policy::Capabilities {
@@ -176,8 +183,9 @@ fn media_without_an_hpa_command_say_not_examined_and_why() {
             dco: None,
         };
         match firmware::hidden_area_check(&probe) {
-            HiddenAreaCheck::NotExamined { reason } => {
-                assert!(reason.contains(words), "{media:?}: {reason}")
+            HiddenAreaCheck::NotExamined { reason, code } => {
+                assert!(reason.contains(words), "{media:?}: {reason}");
+                assert_eq!(code, Some(expected), "{media:?}");
             }
             other => panic!("{media:?}: {other:?}"),
         }
@@ -200,7 +208,8 @@ fn media_without_an_hpa_command_say_not_examined_and_why() {
     assert_eq!(
         check,
         HiddenAreaCheck::NotExamined {
-            reason: "ATA READ NATIVE MAX ADDRESS EXT failed: command aborted".into()
+            reason: "ATA READ NATIVE MAX ADDRESS EXT failed: command aborted".into(),
+            code: Some(atelier_record::NotExaminedCode::CommandFailed),
         }
     );
     assert_eq!(atelier_wipe::job::hidden_area_exception(&check, 512), None);

@@ -46,6 +46,22 @@ impl Lang {
     }
 }
 
+/// Why the method policy refused a method, in the operator's language (the drive's
+/// capabilities inside `NotAdvertised` stay as the identification bits name them).
+pub fn policy_error_text(lang: Lang, e: &atelier_wipe::policy::PolicyError) -> String {
+    use atelier_wipe::policy::PolicyError as E;
+    match (lang, e) {
+        (Lang::Fr, E::Unknown(name)) => format!("méthode inconnue « {name} »"),
+        (Lang::Fr, E::NotAdvertised { method, why }) => {
+            format!("{method} : le disque n'annonce pas cette commande ({why})")
+        }
+        (Lang::Fr, E::NotImplemented(method)) => {
+            format!("{method} : pas encore prise en charge par cette version du banc")
+        }
+        (Lang::En, e) => e.to_string(),
+    }
+}
+
 /// Human size in binary units, with the language's decimal separator and unit names.
 pub fn bytes(lang: Lang, n: u64) -> String {
     const UNITS_FR: [&str; 6] = ["o", "Kio", "Mio", "Gio", "Tio", "Pio"];
@@ -2874,5 +2890,25 @@ mod tests {
         let ignored = Msg::OverwriteAfterIgnored { device: "sdc" };
         assert!(ignored.text(Lang::Fr).contains("déjà réécrit par l'hôte"));
         assert!(ignored.text(Lang::En).ends_with("nothing to do."));
+    }
+
+    #[test]
+    fn policy_refusals_are_in_the_operator_language() {
+        use atelier_wipe::policy::PolicyError as E;
+        let e = E::NotAdvertised {
+            method: "nvme-sanitize-crypto",
+            why: "SANICAP crypto=false".into(),
+        };
+        assert_eq!(
+            policy_error_text(Lang::Fr, &e),
+            "nvme-sanitize-crypto : le disque n'annonce pas cette commande (SANICAP crypto=false)"
+        );
+        assert_eq!(policy_error_text(Lang::En, &e), e.to_string());
+        assert_eq!(
+            policy_error_text(Lang::Fr, &E::Unknown("purge-magique".into())),
+            "méthode inconnue « purge-magique »"
+        );
+        let fr = policy_error_text(Lang::Fr, &E::NotImplemented("ata-sanitize-block"));
+        assert!(fr.contains("pas encore prise en charge"), "{fr}");
     }
 }

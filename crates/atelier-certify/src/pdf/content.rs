@@ -555,13 +555,16 @@ fn disk_section(
                 pick(lang, "secteurs", "sectors"),
             ),
         ),
-        Some(HiddenAreaCheck::NotExamined { reason }) => (
-            format!(
-                "{} {reason}",
-                pick(lang, "non examinées :", "not examined:")
-            ),
-            format!("{} {reason}", pick(lang, "non mesurée :", "not measured:")),
-        ),
+        Some(HiddenAreaCheck::NotExamined { reason, code }) => {
+            let reason = not_examined_reason(lang, reason, *code);
+            (
+                format!(
+                    "{} {reason}",
+                    pick(lang, "non examinées :", "not examined:")
+                ),
+                format!("{} {reason}", pick(lang, "non mesurée :", "not measured:")),
+            )
+        }
     };
     // What the bench did about a hidden area before the wipe (docs/hidden-areas.md).
     if let Some(HiddenAreaCheck::Measured {
@@ -746,6 +749,35 @@ fn deployment_section(record: &AssetRecord, lang: Language) -> Option<Section> {
         heading: pick(lang, "Système déployé", "Deployed system").to_owned(),
         rows,
     })
+}
+
+/// Why the hidden areas were not examined, in the certificate's language: the record keeps an
+/// English `reason` and, since it exists, a stable code; French is written from the code (with
+/// the drive's own error, which stays as the drive or the kernel said it). Older entries
+/// without a code keep their English reason.
+fn not_examined_reason(
+    lang: Language,
+    reason: &str,
+    code: Option<atelier_record::NotExaminedCode>,
+) -> String {
+    use atelier_record::NotExaminedCode as C;
+    let Some(code) = code else {
+        return reason.to_owned();
+    };
+    if lang != Language::Fr {
+        return reason.to_owned();
+    }
+    match code {
+        C::CommandFailed => format!("la commande de mesure a échoué ({reason})"),
+        C::IdentifyUnreadable => {
+            format!("l'identification du disque (IDENTIFY DEVICE) n'a pas pu être lue ({reason})")
+        }
+        C::Nvme => "NVMe : le jeu de commandes NVMe n'a pas de zone protégée ; la capacité hors des espaces de noms n'est pas examinée par cette version".to_owned(),
+        C::Usb => "USB : cette version ne tente pas de passer les commandes ATA à travers le boîtier USB".to_owned(),
+        C::MemoryCard => "carte SD / eMMC : aucune commande n'indique de zone cachée".to_owned(),
+        C::Scsi => "SCSI / SAS : non examinées par cette version".to_owned(),
+        C::Virtual => "périphérique virtuel (loop, virtio, RAM) : le vrai support est ailleurs".to_owned(),
+    }
 }
 
 /// One sentence on the restore of a hidden area before the wipe: restored (from how many

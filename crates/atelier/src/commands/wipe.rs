@@ -166,7 +166,7 @@ pub fn run(ctx: &Context, args: &WipeArgs) -> u8 {
                     }
                     _ => Msg::MethodRefused {
                         device: &s.device.name,
-                        cause: e.to_string(),
+                        cause: crate::i18n::policy_error_text(lang, &e),
                     },
                 };
                 refuse(lang, args.json, &msg);
