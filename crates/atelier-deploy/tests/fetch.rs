@@ -9,7 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use atelier_deploy::catalogue::{Cache, CacheError};
-use atelier_deploy::fetch::{FetchError, FetchOptions, Fetcher, OfflineReason, bmap_cache_path};
+use atelier_deploy::fetch::{
+    FetchError, FetchOptions, Fetched, Fetcher, OfflineReason, bmap_cache_path,
+};
 use sha2::{Digest, Sha256};
 
 /// The server process, killed when dropped.
@@ -111,6 +113,25 @@ fn setup() -> Setup {
     }
 }
 
+impl Setup {
+    /// Publishes `payload(seed)` as `www/os.img.xz` and returns its bytes.
+    fn publish(&self, seed: u8) -> Vec<u8> {
+        let data = payload(seed);
+        fs::write(self.www.join("os.img.xz"), &data).unwrap();
+        data
+    }
+
+    /// `fetcher` downloads `path` of the test server into the cache, expecting `data`.
+    fn fetch(&self, fetcher: &Fetcher, path: &str, data: &[u8]) -> Result<Fetched, FetchError> {
+        fetcher.fetch(
+            &self.cache,
+            &self.server.url(path),
+            &sha256(data),
+            &mut |_, _| {},
+        )
+    }
+}
+
 fn cache_entries(cache: &Cache) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(cache.dir())
         .unwrap()
@@ -123,8 +144,7 @@ fn cache_entries(cache: &Cache) -> Vec<String> {
 #[test]
 fn a_download_is_verified_then_cached_and_reused_without_the_network() {
     let s = setup();
-    let data = payload(1);
-    fs::write(s.www.join("os.img.xz"), &data).unwrap();
+    let data = s.publish(1);
     let fetcher = Fetcher::new(fast()).unwrap();
     let mut seen = Vec::new();
     let got = fetcher
@@ -152,14 +172,7 @@ fn a_download_is_verified_then_cached_and_reused_without_the_network() {
     })
     .unwrap();
     let before = s.server.requests().len();
-    let again = offline
-        .fetch(
-            &s.cache,
-            &s.server.url("os.img.xz"),
-            &sha256(&data),
-            &mut |_, _| {},
-        )
-        .unwrap();
+    let again = s.fetch(&offline, "os.img.xz", &data).unwrap();
     assert!(again.from_cache);
     assert_eq!(again.path, got.path);
     assert_eq!(s.server.requests().len(), before);
@@ -168,27 +181,13 @@ fn a_download_is_verified_then_cached_and_reused_without_the_network() {
     let mut damaged = data.clone();
     damaged[12345] ^= 1;
     fs::write(&got.path, &damaged).unwrap();
-    let err = offline
-        .fetch(
-            &s.cache,
-            &s.server.url("os.img.xz"),
-            &sha256(&data),
-            &mut |_, _| {},
-        )
-        .unwrap_err();
+    let err = s.fetch(&offline, "os.img.xz", &data).unwrap_err();
     assert!(
         matches!(err, FetchError::Cache(CacheError::Mismatch { .. })),
         "{err}"
     );
     // Online, the damaged copy is replaced by a fresh download.
-    let again = fetcher
-        .fetch(
-            &s.cache,
-            &s.server.url("os.img.xz"),
-            &sha256(&data),
-            &mut |_, _| {},
-        )
-        .unwrap();
+    let again = s.fetch(&fetcher, "os.img.xz", &data).unwrap();
     assert!(!again.from_cache);
     assert_eq!(fs::read(&again.path).unwrap(), data);
 }
@@ -196,17 +195,11 @@ fn a_download_is_verified_then_cached_and_reused_without_the_network() {
 #[test]
 fn a_connection_cut_mid_way_is_resumed_with_a_range_request() {
     let s = setup();
-    let data = payload(2);
-    fs::write(s.www.join("os.img.xz"), &data).unwrap();
+    let data = s.publish(2);
     let fetcher = Fetcher::new(fast()).unwrap();
     let cut = 1_000_000;
-    let got = fetcher
-        .fetch(
-            &s.cache,
-            &s.server.url(&format!("cut/{cut}/os.img.xz")),
-            &sha256(&data),
-            &mut |_, _| {},
-        )
+    let got = s
+        .fetch(&fetcher, &format!("cut/{cut}/os.img.xz"), &data)
         .unwrap();
     assert_eq!(fs::read(&got.path).unwrap(), data);
     let requests = s.server.requests();
@@ -219,21 +212,15 @@ fn a_connection_cut_mid_way_is_resumed_with_a_range_request() {
 #[test]
 fn a_download_that_keeps_failing_keeps_its_bytes_for_the_next_run() {
     let s = setup();
-    let data = payload(3);
-    fs::write(s.www.join("os.img.xz"), &data).unwrap();
+    let data = s.publish(3);
     let fetcher = Fetcher::new(FetchOptions {
         attempts: 2,
         ..fast()
     })
     .unwrap();
     // Every answer is cut after 700 000 bytes: two attempts get 1 400 000 bytes.
-    let err = fetcher
-        .fetch(
-            &s.cache,
-            &s.server.url("cut-always/700000/os.img.xz"),
-            &sha256(&data),
-            &mut |_, _| {},
-        )
+    let err = s
+        .fetch(&fetcher, "cut-always/700000/os.img.xz", &data)
         .unwrap_err();
     match &err {
         FetchError::Network {
@@ -250,14 +237,7 @@ fn a_download_that_keeps_failing_keeps_its_bytes_for_the_next_run() {
     assert!(s.cache.get(&sha256(&data)).unwrap().is_none());
 
     // The next run (the network is back) asks only for the rest.
-    let got = fetcher
-        .fetch(
-            &s.cache,
-            &s.server.url("os.img.xz"),
-            &sha256(&data),
-            &mut |_, _| {},
-        )
-        .unwrap();
+    let got = s.fetch(&fetcher, "os.img.xz", &data).unwrap();
     assert_eq!(got.bytes_resumed, 1_400_000);
     assert_eq!(got.bytes_downloaded, data.len() as u64 - 1_400_000);
     assert_eq!(fs::read(&got.path).unwrap(), data);
@@ -268,29 +248,15 @@ fn a_download_that_keeps_failing_keeps_its_bytes_for_the_next_run() {
 #[test]
 fn a_server_ignoring_ranges_restarts_from_zero() {
     let s = setup();
-    let data = payload(4);
-    fs::write(s.www.join("os.img.xz"), &data).unwrap();
+    let data = s.publish(4);
     let fetcher = Fetcher::new(FetchOptions {
         attempts: 1,
         ..fast()
     })
     .unwrap();
-    fetcher
-        .fetch(
-            &s.cache,
-            &s.server.url("cut/500000/os.img.xz"),
-            &sha256(&data),
-            &mut |_, _| {},
-        )
+    s.fetch(&fetcher, "cut/500000/os.img.xz", &data)
         .unwrap_err();
-    let got = fetcher
-        .fetch(
-            &s.cache,
-            &s.server.url("norange/os.img.xz"),
-            &sha256(&data),
-            &mut |_, _| {},
-        )
-        .unwrap();
+    let got = s.fetch(&fetcher, "norange/os.img.xz", &data).unwrap();
     assert_eq!(fs::read(&got.path).unwrap(), data);
     assert_eq!(s.server.requests().last().unwrap().2, 200);
 }
@@ -298,8 +264,7 @@ fn a_server_ignoring_ranges_restarts_from_zero() {
 #[test]
 fn wrong_content_is_refused_and_nothing_enters_the_cache() {
     let s = setup();
-    let data = payload(5);
-    fs::write(s.www.join("os.img.xz"), &data).unwrap();
+    let data = s.publish(5);
     let fetcher = Fetcher::new(fast()).unwrap();
     let expected = sha256(b"the published file");
     let err = fetcher
@@ -371,21 +336,13 @@ fn not_found_is_final_and_server_errors_are_retried() {
 #[test]
 fn offline_without_the_file_says_what_is_missing_and_asks_nothing() {
     let s = setup();
-    let data = payload(6);
-    fs::write(s.www.join("os.img.xz"), &data).unwrap();
+    let data = s.publish(6);
     let fetcher = Fetcher::new(FetchOptions {
         offline: true,
         ..fast()
     })
     .unwrap();
-    let err = fetcher
-        .fetch(
-            &s.cache,
-            &s.server.url("os.img.xz"),
-            &sha256(&data),
-            &mut |_, _| {},
-        )
-        .unwrap_err();
+    let err = s.fetch(&fetcher, "os.img.xz", &data).unwrap_err();
     match &err {
         FetchError::Offline { path, reason, .. } => {
             assert_eq!(*reason, OfflineReason::Asked);
@@ -415,8 +372,7 @@ fn offline_without_the_file_says_what_is_missing_and_asks_nothing() {
 #[test]
 fn the_bmap_and_sha256_published_beside_an_image_are_fetched() {
     let s = setup();
-    let data = payload(7);
-    fs::write(s.www.join("os.img.xz"), &data).unwrap();
+    let data = s.publish(7);
     let fetcher = Fetcher::new(fast()).unwrap();
     let hash = sha256(&data);
     // No .sha256 and no .bmap yet.
