@@ -53,6 +53,21 @@ pub trait PasswordJournal {
     fn remove(&self, serial: &str, model: &str) -> Result<(), String>;
 }
 
+/// The bench's journal: the local store's `ata_passwords` table.
+impl PasswordJournal for atelier_store::Store {
+    fn save(&self, serial: &str, model: &str, password: &str) -> Result<(), String> {
+        self.journal_ata_password(serial, model, password)
+            .map_err(|e| e.to_string())
+    }
+    fn find(&self, serial: &str, model: &str) -> Result<Option<String>, String> {
+        self.ata_password(serial, model).map_err(|e| e.to_string())
+    }
+    fn remove(&self, serial: &str, model: &str) -> Result<(), String> {
+        self.forget_ata_password(serial, model)
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Why ATA Security Erase cannot run on a drive now (checked before anything is written).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {

@@ -282,27 +282,6 @@ fn a_drive_with_a_foreign_password_is_refused() {
     assert!(canary_intact(&media));
 }
 
-/// The local store as the journal (the same three calls as the binary's adapter).
-struct StoreJournal<'a>(&'a atelier_store::Store);
-
-impl PasswordJournal for StoreJournal<'_> {
-    fn save(&self, serial: &str, model: &str, password: &str) -> Result<(), String> {
-        self.0
-            .journal_ata_password(serial, model, password)
-            .map_err(|e| e.to_string())
-    }
-    fn find(&self, serial: &str, model: &str) -> Result<Option<String>, String> {
-        self.0
-            .ata_password(serial, model)
-            .map_err(|e| e.to_string())
-    }
-    fn remove(&self, serial: &str, model: &str) -> Result<(), String> {
-        self.0
-            .forget_ata_password(serial, model)
-            .map_err(|e| e.to_string())
-    }
-}
-
 #[test]
 fn the_store_journal_survives_the_crash_and_recovery_uses_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -310,12 +289,7 @@ fn the_store_journal_survives_the_crash_and_recovery_uses_it() {
     d.faults.power_loss_at = Some(ata::ATA_SECURITY_ERASE_UNIT);
     {
         let store = atelier_store::Store::open(dir.path()).unwrap();
-        let (outcome, _, fw) = run(
-            &mut d,
-            &media,
-            &StoreJournal(&store),
-            PolicyMethod::AtaSecurityErase,
-        );
+        let (outcome, _, fw) = run(&mut d, &media, &store, PolicyMethod::AtaSecurityErase);
         assert_eq!(outcome, Outcome::Failed);
         assert_eq!(opcodes(&fw)[..3], [0xEC, 0xF1, 0xF3]);
         assert!(
@@ -331,7 +305,7 @@ fn the_store_journal_survives_the_crash_and_recovery_uses_it() {
     assert_eq!(entries[0].serial, "ATL-SATA-01");
     assert!(d.state.locked);
     assert_eq!(
-        recover(&mut d, &StoreJournal(&store)),
+        recover(&mut d, &store),
         Ok(Recovery::Released { was_locked: true })
     );
     assert!(store.ata_password_entries().unwrap().is_empty());

@@ -18,7 +18,7 @@ use atelier_record::{
     SanitizationEntry, VerificationMode,
 };
 use atelier_store::{Job, JobState, ProcessOwner, Store};
-use atelier_wipe::ata_security::{self, PasswordJournal, Recovery};
+use atelier_wipe::ata_security::{self, Recovery};
 use atelier_wipe::firmware::{self, FirmwareParams, Probe};
 use atelier_wipe::hidden_area;
 use atelier_wipe::policy::{self, Decision, MediaClass, PolicyMethod, Requested};
@@ -939,27 +939,6 @@ fn report(ctx: &Context, store: &Store, runs: &[JobRun], results: &[RunResult], 
     }
 }
 
-/// The ATA password journal of the wipe stage, in the local store.
-struct StoreJournal<'a>(&'a Store);
-
-impl PasswordJournal for StoreJournal<'_> {
-    fn save(&self, serial: &str, model: &str, password: &str) -> Result<(), String> {
-        self.0
-            .journal_ata_password(serial, model, password)
-            .map_err(|e| e.to_string())
-    }
-    fn find(&self, serial: &str, model: &str) -> Result<Option<String>, String> {
-        self.0
-            .ata_password(serial, model)
-            .map_err(|e| e.to_string())
-    }
-    fn remove(&self, serial: &str, model: &str) -> Result<(), String> {
-        self.0
-            .forget_ata_password(serial, model)
-            .map_err(|e| e.to_string())
-    }
-}
-
 /// Unlocks and disables every journaled ATA password on the drives present; names the
 /// journaled drives that are not. Returns (drives freed, failures).
 fn recover_passwords(
@@ -990,7 +969,7 @@ fn recover_passwords(
         let Ok(mut sg) = SgDevice::open(&ctx.root.path(s.device.dev_path())) else {
             continue;
         };
-        match ata_security::recover(&mut sg, &StoreJournal(store)) {
+        match ata_security::recover(&mut sg, store) {
             Ok(Recovery::NotJournaled) => {}
             Ok(r @ (Recovery::AlreadyFree | Recovery::Released { .. })) => {
                 let was_locked = matches!(r, Recovery::Released { was_locked: true });
@@ -1410,7 +1389,7 @@ impl FirmwareSession<'_> {
             FirmwareKind::AtaSecurity => ata_security::run_security_erase_session(
                 direct,
                 &mut sg()?,
-                &StoreJournal(observer.store),
+                observer.store,
                 params,
                 cfg,
                 observer,
